@@ -1,0 +1,1 @@
+"""The pure core: records, diffs, policies and the sync state machine. No I/O here."""

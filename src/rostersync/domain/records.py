@@ -1,0 +1,217 @@
+"""Canonical roster records, one per entity, independent of any source's wire format.
+
+Every record carries its natural key (``source_id``: the source's own id, e.g. a Clever id).
+Records are frozen value objects so that two fetches of the same data compare equal and a
+diff is a plain comparison. Sequences are tuples, sorted where order carries no meaning, so
+equality does not depend on the order the source happened to send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """A person's role in the roster."""
+
+    STUDENT = "student"
+    TEACHER = "teacher"
+    STAFF = "staff"
+    CONTACT = "contact"
+    DISTRICT_ADMIN = "district_admin"
+
+
+# Clever's exact enums for a contact's relationship to a student. Values outside them are
+# kept as sent and flagged as an alert, never dropped.
+RELATIONSHIPS: frozenset[str] = frozenset(
+    {"Parent", "Grandparent", "Self", "Aunt/Uncle", "Sibling", "Other", ""}
+)
+RELATIONSHIP_TYPES: frozenset[str] = frozenset(
+    {"Parent/Guardian", "Emergency", "Primary", "Secondary", "Family", "Other", ""}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonName:
+    first: str = ""
+    middle: str = ""
+    last: str = ""
+
+    @property
+    def display(self) -> str:
+        return " ".join(part for part in (self.first, self.middle, self.last) if part)
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictRecord:
+    source_id: str
+    name: str
+    state: str = ""
+    error: str = ""
+    sis_type: str = ""
+    pause_start: str = ""
+    pause_end: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolRecord:
+    source_id: str
+    name: str
+    sis_id: str = ""
+    school_number: str = ""
+    state_id: str = ""
+    low_grade: str = ""
+    high_grade: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StudentInfo:
+    sis_id: str = ""
+    student_number: str = ""
+    state_id: str = ""
+    grade: str = ""
+    school: str = ""
+    schools: tuple[str, ...] = ()
+    graduation_year: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TeacherInfo:
+    sis_id: str = ""
+    teacher_number: str = ""
+    state_id: str = ""
+    title: str = ""
+    school: str = ""
+    schools: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StaffInfo:
+    staff_id: str = ""
+    title: str = ""
+    department: str = ""
+    schools: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class StudentRelationship:
+    """One contact-to-student link, as the source states it."""
+
+    student_id: str
+    relationship: str = ""
+    type: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContactInfo:
+    sis_id: str = ""
+    phone: str = ""
+    phone_type: str = ""
+    relationships: tuple[StudentRelationship, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DistrictAdminInfo:
+    title: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A person. One user may hold several roles (a teacher who is also a parent)."""
+
+    source_id: str
+    name: PersonName = field(default_factory=PersonName)
+    email: str = ""
+    student: StudentInfo | None = None
+    teacher: TeacherInfo | None = None
+    staff: StaffInfo | None = None
+    contact: ContactInfo | None = None
+    district_admin: DistrictAdminInfo | None = None
+
+    @property
+    def roles(self) -> tuple[Role, ...]:
+        found: list[Role] = []
+        if self.student is not None:
+            found.append(Role.STUDENT)
+        if self.teacher is not None:
+            found.append(Role.TEACHER)
+        if self.staff is not None:
+            found.append(Role.STAFF)
+        if self.contact is not None:
+            found.append(Role.CONTACT)
+        if self.district_admin is not None:
+            found.append(Role.DISTRICT_ADMIN)
+        return tuple(found)
+
+    @property
+    def school_ids(self) -> frozenset[str]:
+        """Schools this user belongs to directly (contacts belong through their students)."""
+        ids: set[str] = set()
+        if self.student is not None:
+            ids.update(self.student.schools)
+            if self.student.school:
+                ids.add(self.student.school)
+        if self.teacher is not None:
+            ids.update(self.teacher.schools)
+            if self.teacher.school:
+                ids.add(self.teacher.school)
+        if self.staff is not None:
+            ids.update(self.staff.schools)
+        return frozenset(ids)
+
+
+@dataclass(frozen=True, slots=True)
+class SectionRecord:
+    source_id: str
+    school_id: str
+    name: str
+    sis_id: str = ""
+    section_number: str = ""
+    period: str = ""
+    grade: str = ""
+    subject: str = ""
+    course_id: str = ""
+    term_id: str = ""
+    teacher_id: str = ""
+    teacher_ids: tuple[str, ...] = ()
+    student_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TermRecord:
+    source_id: str
+    name: str = ""
+    start_date: str = ""
+    end_date: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CourseRecord:
+    source_id: str
+    name: str = ""
+    number: str = ""
+
+
+class Severity(StrEnum):
+    """Errors: the record could not be synced. Alerts: it synced, but something is off."""
+
+    ERROR = "error"
+    ALERT = "alert"
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A problem with one source record, kept as data for the report (never a crash)."""
+
+    severity: Severity
+    entity: str
+    source_id: str
+    code: str
+    message: str
+    school_id: str = ""
+
+
+AnyRecord = (
+    DistrictRecord | SchoolRecord | UserRecord | SectionRecord | TermRecord | CourseRecord
+)
