@@ -55,3 +55,11 @@ class NotSharedError(FatalSourceError):
 
 class IncompleteFetchError(FatalSourceError):
     """The page chain was broken (a repeated cursor, a malformed page): the list is not whole."""
+
+
+class NotFoundError(RostersyncError):
+    """A district, school, run or admin that does not exist (or that the caller may not see)."""
+
+
+class ActionRefusedError(RostersyncError):
+    """An admin action the school's current state does not allow, with what to do instead."""

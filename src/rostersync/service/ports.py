@@ -6,7 +6,10 @@ Adapters (``sources``, ``storage``, ``notify``) implement these; tests use fakes
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Protocol
+
+from rostersync.domain.changes import ChangeSet
 
 from rostersync.domain.records import (
     CourseRecord,
@@ -16,6 +19,16 @@ from rostersync.domain.records import (
     SectionRecord,
     TermRecord,
     UserRecord,
+)
+from rostersync.domain.roster import SchoolRoster
+from rostersync.domain.state import SchoolStatus
+from rostersync.service.model import (
+    Admin,
+    AdminAction,
+    DistrictConfig,
+    OutboxMessage,
+    RunRecord,
+    SchoolRow,
 )
 
 
@@ -44,3 +57,118 @@ class RosterSource(Protocol):
     def courses(self) -> Iterator[CourseRecord | RowProblem]: ...
 
     def close(self) -> None: ...
+
+
+class SourceFactory(Protocol):
+    """Builds a source for a district's connection settings."""
+
+    def __call__(self, base_url: str, token: str) -> RosterSource: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction against the store. ``commit`` makes every write visible at once;
+    leaving the ``with`` block without committing rolls everything back."""
+
+    def __enter__(self) -> UnitOfWork: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+    # districts
+    def add_district(self, config: DistrictConfig) -> None: ...
+
+    def get_district(self, district_id: str) -> DistrictConfig | None: ...
+
+    def list_districts(self) -> list[DistrictConfig]: ...
+
+    def update_district(self, config: DistrictConfig) -> None: ...
+
+    # schools
+    def list_schools(self, district_id: str | None = None) -> list[SchoolRow]: ...
+
+    def get_school(self, ref: str) -> SchoolRow | None:
+        """A school by internal id or by source (Clever) id."""
+        ...
+
+    def upsert_school(self, district_id: str, record: SchoolRecord) -> SchoolRow:
+        """Create the school on first sight (never_synced); keep its name current."""
+        ...
+
+    def save_status(self, school_id: str, status: SchoolStatus) -> None: ...
+
+    def lock_district(self, district_id: str) -> None:
+        """Serialise syncs of one district (a row lock where the engine has one)."""
+        ...
+
+    # roster
+    def load_roster(self, school_id: str) -> SchoolRoster: ...
+
+    def apply_changes(
+        self, school: SchoolRow, change_set: ChangeSet, checkpoint: Checkpoint | None = None
+    ) -> int:
+        """Write a change set to the school's roster; bump its roster version.
+
+        Accounts are upserted district-wide by source id; an account left with no school
+        link is deactivated, and one that comes back is restored. Returns the number of
+        roster rows written. ``checkpoint("mid_apply")`` is called half-way (a test seam).
+        """
+        ...
+
+    # runs
+    def add_run(self, run: RunRecord, held: ChangeSet | None = None) -> None:
+        """Store a run; a held run also stores its change set for review and approval."""
+        ...
+
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    def list_runs(self, school_id: str, limit: int = 20) -> list[RunRecord]: ...
+
+    def held_change_set(self, run_id: str) -> ChangeSet | None: ...
+
+    # people, actions, email
+    def add_admin(self, admin: Admin) -> None: ...
+
+    def admins_for_school(self, school_id: str) -> list[Admin]:
+        """The school's own admins and its district's admins."""
+        ...
+
+    def list_admins(self, district_id: str | None = None) -> list[Admin]: ...
+
+    def record_action(self, action: AdminAction) -> None: ...
+
+    def list_actions(self, school_id: str, limit: int = 50) -> list[AdminAction]: ...
+
+    def enqueue_email(self, message: OutboxMessage) -> None:
+        """Add an email to the outbox; a second message with the same dedupe key is ignored."""
+        ...
+
+    def pending_emails(self, limit: int = 100) -> list[OutboxMessage]: ...
+
+    def mark_email_sent(self, message_id: str, at: datetime) -> None: ...
+
+    def mark_email_failed(self, message_id: str, error: str) -> None: ...
+
+
+class Store(Protocol):
+    """Opens units of work."""
+
+    def unit_of_work(self) -> UnitOfWork: ...
+
+
+class Checkpoint(Protocol):
+    """Called at named points of a sync (after_fetch, mid_apply, after_commit, ...)."""
+
+    def __call__(self, point: str) -> None: ...
+
+
+class Mailer(Protocol):
+    """Sends one outbox message (renders it and hands it to SMTP, a file or the console)."""
+
+    def send(self, message: OutboxMessage) -> None: ...

@@ -1,0 +1,132 @@
+"""Hold rules: pure functions from a school's roster and change set to findings.
+
+Policies run before anything is written. They return findings (data), and the hold kind
+follows from the findings by a fixed precedence: disconnected, data_configuration,
+data_removals. Every number is a per-district setting.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rostersync.domain.changes import ENTITIES, ChangeSet
+from rostersync.domain.roster import SchoolRoster
+
+
+class HoldKind(StrEnum):
+    DISCONNECTED = "disconnected"
+    DATA_CONFIGURATION = "data_configuration"
+    DATA_REMOVALS = "data_removals"
+
+
+HOLD_PRECEDENCE: tuple[HoldKind, ...] = (
+    HoldKind.DISCONNECTED,
+    HoldKind.DATA_CONFIGURATION,
+    HoldKind.DATA_REMOVALS,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A district's hold thresholds (PRODUCT.md defaults)."""
+
+    removal_pct: float = 10.0
+    removal_min: int = 10
+    removal_total: int = 500
+    max_contacts: int = 5
+    blocked_contact_types: frozenset[str] = field(
+        default_factory=lambda: frozenset({"Emergency", "Secondary"})
+    )
+    failures_before_disconnect: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One reason to hold: which rule, a sentence for people, and the record it names."""
+
+    kind: HoldKind
+    rule: str
+    message: str
+    subject: str = ""
+
+
+def hold_kind_of(findings: Iterable[Finding]) -> HoldKind | None:
+    """The hold kind the findings call for, by precedence; ``None`` when there are none."""
+    kinds = {f.kind for f in findings}
+    for kind in HOLD_PRECEDENCE:
+        if kind in kinds:
+            return kind
+    return None
+
+
+def removal_findings(
+    current_counts: dict[str, int], change_set: ChangeSet, policy: Policy
+) -> list[Finding]:
+    """Large removals: one kind over its share and minimum, or too many in total."""
+    findings: list[Finding] = []
+    removals = change_set.removals()
+    for entity in ENTITIES:
+        removed, current = removals[entity], current_counts.get(entity, 0)
+        if removed >= policy.removal_min and removed * 100 > policy.removal_pct * current:
+            share = 100.0 * removed / current if current else 100.0
+            findings.append(
+                Finding(
+                    HoldKind.DATA_REMOVALS,
+                    "removal_share",
+                    f"This sync would remove {removed} of {current} {entity} ({share:.0f} %), "
+                    f"more than the {policy.removal_pct:g} % allowed.",
+                    subject=entity,
+                )
+            )
+    total = sum(removals.values())
+    if total > policy.removal_total:
+        findings.append(
+            Finding(
+                HoldKind.DATA_REMOVALS,
+                "removal_total",
+                f"This sync would remove {total} records in all, more than the "
+                f"{policy.removal_total} allowed.",
+                subject="total",
+            )
+        )
+    return findings
+
+
+def configuration_findings(roster: SchoolRoster, policy: Policy) -> list[Finding]:
+    """Students with too many contacts, and contacts of a blocked relationship type."""
+    findings: list[Finding] = []
+    per_student = Counter(student for _, student in roster.contact_links)
+    for student_id, count in sorted(per_student.items()):
+        if count > policy.max_contacts:
+            name = _name(roster, student_id)
+            findings.append(
+                Finding(
+                    HoldKind.DATA_CONFIGURATION,
+                    "too_many_contacts",
+                    f"Student {name} has {count} contacts; at most {policy.max_contacts} "
+                    "are allowed.",
+                    subject=student_id,
+                )
+            )
+    for (contact_id, student_id), link in sorted(roster.contact_links.items()):
+        if link.type in policy.blocked_contact_types:
+            findings.append(
+                Finding(
+                    HoldKind.DATA_CONFIGURATION,
+                    "blocked_contact_type",
+                    f"Contact {_name(roster, contact_id)} is shared as a {link.type} contact "
+                    f"of student {_name(roster, student_id)}.",
+                    subject=contact_id,
+                )
+            )
+    return findings
+
+
+def _name(roster: SchoolRoster, account_id: str) -> str:
+    account = roster.accounts.get(account_id)
+    if account is None or not account.display_name:
+        return account_id
+    return f"{account.display_name} ({account_id})"

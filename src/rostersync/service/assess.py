@@ -1,0 +1,33 @@
+"""Assess a school: the change set and the findings, before anything is written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rostersync.domain.changes import ChangeSet, diff
+from rostersync.domain.policy import (
+    Finding,
+    HoldKind,
+    Policy,
+    configuration_findings,
+    hold_kind_of,
+    removal_findings,
+)
+from rostersync.domain.roster import SchoolRoster
+
+
+@dataclass(slots=True)
+class Assessment:
+    current: SchoolRoster
+    desired: SchoolRoster
+    change_set: ChangeSet
+    findings: list[Finding]
+    hold_kind: HoldKind | None
+
+
+def assess(current: SchoolRoster, desired: SchoolRoster, policy: Policy) -> Assessment:
+    """Diff the school and run every policy on the result."""
+    change_set = diff(current, desired)
+    findings = configuration_findings(desired, policy)
+    findings += removal_findings(current.counts(), change_set, policy)
+    return Assessment(current, desired, change_set, findings, hold_kind_of(findings))

@@ -1,0 +1,31 @@
+"""What every use case needs: the store, the source factory, the clock and the mailer.
+
+Built once by ``rostersync.bootstrap`` from the settings; tests build their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rostersync.service.ports import Checkpoint, Mailer, SourceFactory, Store
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def no_checkpoint(point: str) -> None:
+    """The production checkpoint: does nothing (tests install one that crashes)."""
+
+
+@dataclass(slots=True)
+class Services:
+    store: Store
+    sources: SourceFactory
+    mailer: Mailer | None = None
+    clock: SystemClock = field(default_factory=SystemClock)
+    checkpoint: Checkpoint = no_checkpoint
+    public_url: str | None = None
+    deliver_after_commit: bool = True

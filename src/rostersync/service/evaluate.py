@@ -1,0 +1,161 @@
+"""Evaluate one school and write the outcome in one transaction.
+
+Roster changes (or none, when held), the run record, the school's new status and the hold
+email's outbox row commit together, so a crash leaves either the old state or the new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from rostersync.domain.changes import ChangeSet
+from rostersync.domain.policy import Finding, HoldKind
+from rostersync.domain.records import RowProblem
+from rostersync.domain.roster import SchoolRoster
+from rostersync.domain.state import (
+    Outcome,
+    Transition,
+    on_hold,
+    on_success,
+    on_transient_failure,
+)
+from rostersync.errors import NotFoundError
+from rostersync.service.assess import assess
+from rostersync.service.context import Services
+from rostersync.service.emails import hold_email
+from rostersync.service.ids import new_id
+from rostersync.service.model import DistrictConfig, RunRecord, SchoolRow
+from rostersync.service.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolVerdict:
+    """Who and what a school's evaluation is for."""
+
+    config: DistrictConfig
+    school: SchoolRow
+    trigger: str
+    actor: str = ""
+    requests: int = 0
+    started_at: datetime | None = None
+
+
+def fresh_school(uow: UnitOfWork, school_id: str) -> SchoolRow:
+    school = uow.get_school(school_id)
+    if school is None:
+        raise NotFoundError(f"School {school_id} disappeared from the store during the sync.")
+    return school
+
+
+def evaluate_school(
+    services: Services, verdict: SchoolVerdict, desired: SchoolRoster, problems: list[RowProblem]
+) -> RunRecord:
+    """Diff, run the policies, then apply or hold: all in one transaction."""
+    now = services.clock.now()
+    with services.store.unit_of_work() as uow:
+        school = fresh_school(uow, verdict.school.id)
+        current = uow.load_roster(school.id)
+        assessment = assess(current, desired, verdict.config.policy)
+        services.checkpoint("mid_diff")
+        change_set = assessment.change_set
+        base = _run(verdict, school, now, problems, change_set)
+        if assessment.hold_kind is not None:
+            transition = on_hold(school.status, assessment.hold_kind, now)
+            run = replace(
+                base,
+                outcome=Outcome.HELD,
+                hold_kind=assessment.hold_kind,
+                findings=tuple(assessment.findings),
+                counts=current.counts(),
+            )
+            uow.add_run(run, held=change_set)
+        elif change_set.is_empty():
+            transition = on_success(school.status, now)
+            run = replace(base, outcome=Outcome.UNCHANGED, counts=current.counts())
+            uow.add_run(run)
+        else:
+            rows = uow.apply_changes(school, change_set, services.checkpoint)
+            transition = on_success(school.status, now)
+            run = replace(
+                base,
+                outcome=Outcome.APPLIED,
+                counts=desired.counts(),
+                rows_written=rows,
+                roster_version=school.roster_version + 1,
+            )
+            uow.add_run(run)
+        _save(services, uow, school, transition, run, change_set)
+        uow.commit()
+    services.checkpoint("after_commit")
+    return run
+
+
+def record_failure(
+    services: Services, verdict: SchoolVerdict, message: str, *, fatal: bool, rule: str = ""
+) -> RunRecord:
+    """A fetch or connection failure: nothing applied; failing or a disconnected hold."""
+    now = services.clock.now()
+    with services.store.unit_of_work() as uow:
+        school = fresh_school(uow, verdict.school.id)
+        if fatal:
+            transition = on_hold(school.status, HoldKind.DISCONNECTED, now, error=message)
+        else:
+            transition = on_transient_failure(
+                school.status, now, message, verdict.config.policy.failures_before_disconnect
+            )
+        held = transition.status.hold_kind
+        findings: tuple[Finding, ...] = ()
+        if held is HoldKind.DISCONNECTED:
+            findings = (Finding(HoldKind.DISCONNECTED, rule or "disconnected", message),)
+        run = replace(
+            _run(verdict, school, now, [], ChangeSet(school.source_id)),
+            outcome=Outcome.FAILED,
+            hold_kind=held,
+            error=message,
+            findings=findings,
+        )
+        uow.add_run(run)
+        _save(services, uow, school, transition, run, None)
+        uow.commit()
+    return run
+
+
+def _run(
+    verdict: SchoolVerdict,
+    school: SchoolRow,
+    now: datetime,
+    problems: list[RowProblem],
+    change_set: ChangeSet,
+) -> RunRecord:
+    return RunRecord(
+        id=new_id("run"),
+        district_id=school.district_id,
+        school_id=school.id,
+        trigger=verdict.trigger,
+        started_at=verdict.started_at or now,
+        finished_at=now,
+        outcome=Outcome.FAILED,
+        changes=change_set.counts(),
+        problems=tuple(problems),
+        roster_version=school.roster_version,
+        requests=verdict.requests,
+        actor=verdict.actor,
+    )
+
+
+def _save(
+    services: Services,
+    uow: UnitOfWork,
+    school: SchoolRow,
+    transition: Transition,
+    run: RunRecord,
+    change_set: ChangeSet | None,
+) -> None:
+    uow.save_status(school.id, transition.status)
+    if transition.hold_entered and transition.status.hold_kind is not None:
+        message = hold_email(
+            services, uow, school, transition, run, change_set, previous=school.status.hold_kind
+        )
+        if message is not None:
+            uow.enqueue_email(message)

@@ -1,0 +1,162 @@
+"""Run a sync: fetch a district once, then evaluate and apply each school on its own.
+
+Per school, the change set and every policy are computed before any write. A held school
+writes nothing to its roster; its run, its new status and the hold email (through the
+outbox) are written in one transaction. The other schools go on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rostersync.domain.records import SchoolRecord
+from rostersync.errors import NotFoundError, SourceError, TokenInvalidError
+from rostersync.service.context import Services
+from rostersync.service.evaluate import SchoolVerdict, evaluate_school, record_failure
+from rostersync.service.fetch import (
+    FetchedDistrict,
+    district_breakage,
+    fetch_district,
+    problems_for_school,
+)
+from rostersync.service.model import DistrictConfig, Plan, RunRecord, SchoolRow
+from rostersync.service.outbox import deliver_pending
+
+
+@dataclass(slots=True)
+class SyncResult:
+    district_id: str
+    runs: list[RunRecord] = field(default_factory=list)
+    skipped_reason: str = ""
+    error: str = ""
+
+
+def sync_district(
+    services: Services,
+    district_id: str,
+    *,
+    school_refs: Sequence[str] | None = None,
+    trigger: str = "manual",
+    actor: str = "",
+    progress: Callable[[str], None] | None = None,
+) -> SyncResult:
+    """Fetch the district and evaluate its schools (all, or those named)."""
+    config = _district(services, district_id)
+    if config.plan is Plan.INACTIVE:
+        return SyncResult(
+            district_id,
+            skipped_reason="The district's plan is inactive, so it does not sync. "
+            "Its schools keep their last roster; activate the plan to resume.",
+        )
+    started = services.clock.now()
+    source = services.sources(config.clever_base_url, config.clever_token)
+    try:
+        fetched = fetch_district(source, progress)
+    except SourceError as exc:
+        runs = _fail_all(services, config, school_refs, exc, trigger, actor, started)
+        return _finish(services, SyncResult(district_id, runs, error=str(exc)))
+    finally:
+        source.close()
+    services.checkpoint("after_fetch")
+    runs = _evaluate_all(services, config, fetched, school_refs, trigger, actor, started)
+    return _finish(services, SyncResult(district_id, runs))
+
+
+def _finish(services: Services, result: SyncResult) -> SyncResult:
+    if services.deliver_after_commit and services.mailer is not None:
+        services.checkpoint("before_email")
+        deliver_pending(services)
+    return result
+
+
+def _district(services: Services, district_id: str) -> DistrictConfig:
+    with services.store.unit_of_work() as uow:
+        config = uow.get_district(district_id)
+    if config is None:
+        raise NotFoundError(
+            f"There is no district {district_id!r}. Run 'rostersync district list' to see them."
+        )
+    return config
+
+
+def _targets(
+    services: Services, config: DistrictConfig, refs: Sequence[str] | None
+) -> list[SchoolRow]:
+    with services.store.unit_of_work() as uow:
+        schools = uow.list_schools(config.id)
+    if refs is None:
+        return schools
+    wanted = set(refs)
+    return [s for s in schools if s.id in wanted or s.source_id in wanted]
+
+
+def _register_schools(
+    services: Services, config: DistrictConfig, records: Sequence[SchoolRecord]
+) -> None:
+    """New schools in the share appear as never_synced; names stay current."""
+    with services.store.unit_of_work() as uow:
+        for record in records:
+            uow.upsert_school(config.id, record)
+        uow.commit()
+
+
+def _evaluate_all(
+    services: Services,
+    config: DistrictConfig,
+    fetched: FetchedDistrict,
+    refs: Sequence[str] | None,
+    trigger: str,
+    actor: str,
+    started: datetime,
+) -> list[RunRecord]:
+    _register_schools(services, config, list(fetched.rosters.schools.values()))
+    broken = district_breakage(fetched.district)
+    runs: list[RunRecord] = []
+    for school in _targets(services, config, refs):
+        verdict = SchoolVerdict(
+            config=config,
+            school=school,
+            trigger=trigger,
+            actor=actor,
+            requests=fetched.requests,
+            started_at=started,
+        )
+        desired = fetched.rosters.rosters.get(school.source_id)
+        if broken is not None:
+            runs.append(
+                record_failure(services, verdict, broken, fatal=True, rule="district_error")
+            )
+        elif desired is None:
+            message = (
+                f"School {school.name} is no longer in the data shared with this app. "
+                "Reshare it in Clever, then use 'I fixed it'."
+            )
+            runs.append(
+                record_failure(services, verdict, message, fatal=True, rule="school_unshared")
+            )
+        else:
+            problems = problems_for_school(fetched.problems, school.source_id)
+            runs.append(evaluate_school(services, verdict, desired, problems))
+    return runs
+
+
+def _fail_all(
+    services: Services,
+    config: DistrictConfig,
+    refs: Sequence[str] | None,
+    exc: SourceError,
+    trigger: str,
+    actor: str,
+    started: datetime,
+) -> list[RunRecord]:
+    fatal = isinstance(exc, TokenInvalidError)
+    runs = []
+    for school in _targets(services, config, refs):
+        verdict = SchoolVerdict(
+            config=config, school=school, trigger=trigger, actor=actor, started_at=started
+        )
+        rule = "token_invalid" if fatal else "persistent_failures"
+        runs.append(record_failure(services, verdict, str(exc), fatal=fatal, rule=rule))
+    return runs
