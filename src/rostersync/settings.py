@@ -23,8 +23,10 @@ class Settings(BaseSettings):
     retry_base_delay_s: float = Field(default=0.5, ge=0)
     smtp_url: str | None = None
     email_from: str = "rostersync@localhost"
-    email_backend: str = "smtp"
+    email_backend: str = ""
     email_file_dir: str | None = None
+    public_url: str | None = None
+    scheduler_tick_s: float = Field(default=30.0, gt=0)
     broker_url: str | None = None
     log_json: bool = False
 

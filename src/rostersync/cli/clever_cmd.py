@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 from rich.table import Table
 
@@ -90,7 +91,8 @@ def _print_report(console: Console, report: InspectReport) -> None:
     state = report.district_state or "unknown"
     if report.district_error:
         state = f"{state} ({report.district_error})"
-    console.print(f"District [bold]{report.district_name}[/] ({report.district_id}), state {state}")
+    name, district_id = escape(report.district_name), escape(report.district_id)
+    console.print(f"District [bold]{name}[/] ({district_id}), state {escape(state)}")
     counts = Table(title="Records", show_header=True)
     counts.add_column("kind")
     counts.add_column("count", justify="right")
@@ -98,7 +100,7 @@ def _print_report(console: Console, report: InspectReport) -> None:
         counts.add_row(kind.replace("_", " "), f"{value:,}")
     console.print(counts)
     console.print(
-        f"{report.requests:,} requests; {report.errors:,} row errors, {report.alerts:,} alerts."
+        f"Requests: {report.requests:,}; row errors: {report.errors:,}; alerts: {report.alerts:,}."
     )
     if report.problems:
         _print_problems(console, report)
@@ -106,12 +108,12 @@ def _print_report(console: Console, report: InspectReport) -> None:
 
 def _print_problems(console: Console, report: InspectReport) -> None:
     table = Table(title="Row problems", show_header=True)
-    for column in ("severity", "entity", "source id", "code", "message"):
-        table.add_column(column, overflow="fold")
+    for column in ("severity", "entity", "source id", "code"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("message", overflow="fold")
     for problem in report.problems[:MAX_PROBLEMS_SHOWN]:
-        table.add_row(
-            str(problem.severity), problem.entity, problem.source_id, problem.code, problem.message
-        )
+        cells = (problem.severity, problem.entity, problem.source_id, problem.code, problem.message)
+        table.add_row(*(escape(str(cell)) for cell in cells))
     console.print(table)
     hidden = len(report.problems) - MAX_PROBLEMS_SHOWN
     if hidden > 0:

@@ -212,6 +212,4 @@ class RowProblem:
     school_id: str = ""
 
 
-AnyRecord = (
-    DistrictRecord | SchoolRecord | UserRecord | SectionRecord | TermRecord | CourseRecord
-)
+AnyRecord = DistrictRecord | SchoolRecord | UserRecord | SectionRecord | TermRecord | CourseRecord

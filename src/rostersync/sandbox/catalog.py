@@ -71,7 +71,10 @@ def school_record(
         "phone": phone_number(rng, f"{rng.randrange(201, 990)}"),
         "low_grade": grades[0],
         "high_grade": grades[-1],
-        "principal": {"name": f"Dr. {place} Principal", "email": f"principal{plan.number}@{stamp.domain}"},
+        "principal": {
+            "name": f"Dr. {place} Principal",
+            "email": f"principal{plan.number}@{stamp.domain}",
+        },
         "location": {
             "address": f"{rng.randrange(100, 9999)} {rng.choice(vocab.STREETS)}",
             "city": city,

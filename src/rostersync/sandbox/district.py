@@ -38,7 +38,9 @@ def decode_record(blob: bytes) -> dict[str, Any]:
 
 def derive_token(seed_text: str) -> str:
     """A stable 40-hex district token derived from a seed (Clever tokens are 40 hex)."""
-    return hashlib.sha1(f"rostersync-sandbox:{seed_text}".encode(), usedforsecurity=False).hexdigest()
+    return hashlib.sha1(
+        f"rostersync-sandbox:{seed_text}".encode(), usedforsecurity=False
+    ).hexdigest()
 
 
 class RecordTable:
@@ -122,6 +124,15 @@ class DistrictData:
         if not isinstance(value, str):
             raise ValueError("The district record has no string id.")
         return value
+
+    def copy(self) -> DistrictData:
+        """An independent copy (a sandbox mutates its tables; the bytes are shared)."""
+        tables: dict[str, RecordTable] = {}
+        for kind, table in self.tables.items():
+            twin = RecordTable(kind)
+            twin.ids, twin.blobs = list(table.ids), list(table.blobs)
+            tables[kind] = twin
+        return DistrictData(self.district, tables, self.token, dict(self.meta))
 
     def counts(self) -> dict[str, int]:
         """How many records each table holds."""

@@ -12,10 +12,12 @@ one teacher per 15 students, one staff member per 30, 1-5 contacts per student (
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from itertools import accumulate
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 from rostersync.sandbox import vocabulary as vocab
 from rostersync.sandbox.catalog import (
@@ -50,14 +52,31 @@ from rostersync.sandbox.people import (
 
 __all__ = ["generate_district", "generate_to_dir", "load_district", "write_district"]
 
+T = TypeVar("T")
 MAX_DEFAULT_SCHOOLS = 2000
 STUDENTS_PER_SECTION = 22
 STUDENTS_PER_TEACHER = 15
 STUDENTS_PER_STAFF = 30
 _BAND_CYCLE = ("elementary", "middle", "high", "elementary")
-_FAMILY_SIZES = ((1, 2, 3), (88, 99, 100))
-_CONTACTS_PER_FAMILY = ((1, 2, 3, 4, 5), (15, 65, 90, 97, 100))
 _EPOCH = datetime(2025, 7, 1, 8, 0, tzinfo=UTC)
+
+
+class _Weighted(Generic[T]):
+    """A weighted choice, precomputed once (``random.choices`` rebuilds its table per call)."""
+
+    def __init__(self, pairs: Sequence[tuple[T, int]]) -> None:
+        self.values = [value for value, _ in pairs]
+        self.cumulative = list(accumulate(weight for _, weight in pairs))
+        self.total = self.cumulative[-1]
+
+    def pick(self, rng: random.Random) -> T:
+        return self.values[bisect_right(self.cumulative, rng.random() * self.total)]
+
+
+_FAMILY_SIZES = _Weighted([(1, 88), (2, 11), (3, 1)])
+_CONTACTS_PER_FAMILY = _Weighted([(1, 12), (2, 48), (3, 28), (4, 8), (5, 4)])
+_FIRST_CONTACT = _Weighted([((rel, typ), w) for rel, typ, w in vocab.FIRST_CONTACT_KINDS])
+_OTHER_CONTACT = _Weighted([((rel, typ), w) for rel, typ, w in vocab.OTHER_CONTACT_KINDS])
 
 
 class RecordSink(Protocol):
@@ -195,7 +214,9 @@ class _Generator:
                     if (subject, grade) not in courses:
                         course_id = self.ids.next_id()
                         courses[(subject, grade)] = course_id
-                        self.emit("courses", course_record(stamp.district_id, course_id, subject, grade))
+                        self.emit(
+                            "courses", course_record(stamp.district_id, course_id, subject, grade)
+                        )
         return courses
 
     def next_number(self, kind: str) -> int:
@@ -249,7 +270,7 @@ class _SchoolRoster:
         self._staff()
         remaining = self.plan.students
         while remaining > 0:
-            size = min(remaining, self.rng.choices(*_FAMILY_SIZES)[0])
+            size = min(remaining, _FAMILY_SIZES.pick(self.rng))
             self._family(size)
             remaining -= size
         self._sections(teachers)
@@ -296,10 +317,9 @@ class _SchoolRoster:
         self._contacts(siblings, home)
 
     def _contacts(self, siblings: list[str], home: Household) -> None:
-        for index in range(self.rng.choices(*_CONTACTS_PER_FAMILY)[0]):
-            kinds = vocab.FIRST_CONTACT_KINDS if index == 0 else vocab.OTHER_CONTACT_KINDS
-            chosen = self.rng.choices(kinds, weights=[weight for _, _, weight in kinds])[0]
-            links = [relationship(student, (chosen[0], chosen[1])) for student in siblings]
+        for index in range(_CONTACTS_PER_FAMILY.pick(self.rng)):
+            kind = (_FIRST_CONTACT if index == 0 else _OTHER_CONTACT).pick(self.rng)
+            links = [relationship(student, kind) for student in siblings]
             user_id = self.gen.ids.next_id()
             number = self.gen.next_number("contact")
             record = contact_record(self.rng, self.stamp, user_id, number, home, links)

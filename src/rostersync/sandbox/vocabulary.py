@@ -8,6 +8,7 @@ the way SIS exports usually do.
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -158,6 +159,7 @@ _FOLD = str.maketrans(
 )
 
 
+@lru_cache(maxsize=4096)
 def ascii_fold(text: str) -> str:
     """Fold a name to lowercase ASCII letters for an email local part (``Nguyễn`` → ``nguyen``)."""
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD))

@@ -97,5 +97,3 @@ def _dashboard(services: Services, school: SchoolRow) -> str | None:
     if not services.public_url:
         return None
     return f"{services.public_url.rstrip('/')}/schools/{school.id}"
-
-

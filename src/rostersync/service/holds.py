@@ -92,7 +92,7 @@ def check_new_data(
 
 
 def reconnect(services: Services, school_ref: str, *, actor: str) -> ActionResult:
-    """"I fixed it": verify the token and the share, then sync the school at once."""
+    """ "I fixed it": verify the token and the share, then sync the school at once."""
     school = find_school(services, school_ref)
     _check_allowed(services, school, RECONNECT, actor)
     return _sync_now(services, school, RECONNECT, actor)

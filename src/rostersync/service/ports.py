@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Protocol
 
 from rostersync.domain.changes import ChangeSet
-
 from rostersync.domain.records import (
     CourseRecord,
     DistrictRecord,

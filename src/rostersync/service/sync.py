@@ -8,7 +8,7 @@ outbox) are written in one transaction. The other schools go on.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from rostersync.domain.records import SchoolRecord
@@ -56,11 +56,13 @@ def sync_district(
         fetched = fetch_district(source, progress)
     except SourceError as exc:
         runs = _fail_all(services, config, school_refs, exc, trigger, actor, started)
+        _mark_synced(services, config.id, started)
         return _finish(services, SyncResult(district_id, runs, error=str(exc)))
     finally:
         source.close()
     services.checkpoint("after_fetch")
     runs = _evaluate_all(services, config, fetched, school_refs, trigger, actor, started)
+    _mark_synced(services, config.id, started)
     return _finish(services, SyncResult(district_id, runs))
 
 
@@ -69,6 +71,14 @@ def _finish(services: Services, result: SyncResult) -> SyncResult:
         services.checkpoint("before_email")
         deliver_pending(services)
     return result
+
+
+def _mark_synced(services: Services, district_id: str, at: datetime) -> None:
+    with services.store.unit_of_work() as uow:
+        config = uow.get_district(district_id)
+        if config is not None:
+            uow.update_district(replace(config, last_sync_at=at))
+            uow.commit()
 
 
 def _district(services: Services, district_id: str) -> DistrictConfig:

@@ -1,1 +1,10 @@
-"""storage package."""
+"""The SQL store: SQLAlchemy 2.0 on SQLite (embedded default) or PostgreSQL (scale-out).
+
+``SqlStore`` implements ``rostersync.service.ports.Store``; ``upgrade_database`` creates or
+upgrades the schema with the Alembic migrations shipped in this package. See docs/storage.md.
+"""
+
+from rostersync.storage.migrate import check_database, upgrade_database
+from rostersync.storage.unit_of_work import SqlStore, SqlUnitOfWork
+
+__all__ = ["SqlStore", "SqlUnitOfWork", "check_database", "upgrade_database"]

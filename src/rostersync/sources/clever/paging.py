@@ -8,7 +8,9 @@ records would look like removals to the sync, so every doubtful chain raises
 
 * a ``next`` uri or ``starting_after`` cursor seen before (a loop);
 * a ``starting_after`` cursor that is not the last id of the page (records would be skipped);
-* a ``next`` link that is not a path on the same server (it would also leak the token).
+* a ``next`` link that is not a path on the same server (it would also leak the token), or
+  that leads to another list;
+* a ``next`` link that answers 404 (the chain broke; nothing was unshared).
 
 Only one page is held at a time: the caller gets each page's raw items as it arrives.
 """
@@ -20,7 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
-from rostersync.errors import IncompleteFetchError
+from rostersync.errors import IncompleteFetchError, NotSharedError
 from rostersync.sources.clever.transport import CleverHttp
 from rostersync.sources.clever.wire import Link, Page, loose_id
 
@@ -38,7 +40,7 @@ def iter_pages(http: CleverHttp, first_uri: str) -> Iterator[list[msgspec.Raw]]:
     seen_cursors: set[str] = set()
     uri = first_uri
     while True:
-        page = http.get(uri, _PAGE.decode)
+        page = _get_page(http, uri, following=uri != first_uri)
         if not page.data:
             return
         yield page.data
@@ -47,6 +49,16 @@ def iter_pages(http: CleverHttp, first_uri: str) -> Iterator[list[msgspec.Raw]]:
             return
         _check_next(uri, next_uri, page.data, seen_uris, seen_cursors)
         uri = next_uri
+
+
+def _get_page(http: CleverHttp, uri: str, *, following: bool) -> Page:
+    """One page; a 404 on a ``next`` link means the chain broke, not that data was unshared."""
+    try:
+        return http.get(uri, _PAGE.decode)
+    except NotSharedError as exc:
+        if not following:
+            raise
+        raise _broken(uri, f"following its next link got HTTP 404 ({exc.message})") from exc
 
 
 def _next_uri(links: list[Link] | None) -> str | None:
@@ -66,6 +78,8 @@ def _check_next(
     """Raise ``IncompleteFetchError`` unless ``next_uri`` continues the chain after ``uri``."""
     if not next_uri.startswith("/") or next_uri.startswith("//"):
         raise _broken(uri, f"its next link {next_uri!r} is not a path on the same server")
+    if urlsplit(next_uri).path != urlsplit(uri).path:
+        raise _broken(uri, f"its next link {next_uri} leaves the list it belongs to")
     if next_uri in seen_uris:
         raise _broken(uri, f"its next link {next_uri} was already followed (a page loop)")
     seen_uris.add(next_uri)

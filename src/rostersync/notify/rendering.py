@@ -31,6 +31,8 @@ ContextBuilder = Callable[[Mapping[str, Any]], dict[str, Any]]
 KINDS: dict[str, ContextBuilder] = {
     "hold_entered": hold_entered_context,
 }
+# The sender the local mailers use when none is configured (as ROSTERSYNC_EMAIL_FROM).
+DEFAULT_SENDER = "rostersync@localhost"
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -52,19 +54,24 @@ def render(message: OutboxMessage, sender: str) -> EmailMessage:
         raise RenderError(f"Email {message.id} has a header that cannot be sent: {exc}.") from exc
     email.set_content(text)
     email.add_alternative(html, subtype="html")
+    # A boundary from the content itself (not random), so rendering stays deterministic.
+    email.set_boundary("=_rostersync_" + _digest(text + html))
     return email
 
 
 def message_id_for(dedupe_key: str) -> str:
     """A ``Message-ID`` that is the same for every send of the same outbox message."""
-    digest = hashlib.sha256(dedupe_key.encode("utf-8")).hexdigest()[:32]
-    return f"<{digest}@rostersync>"
+    return f"<{_digest(dedupe_key)}@rostersync>"
 
 
 def one_line(text: str) -> str:
     """Text fit for a header: control characters and line breaks become spaces."""
     kept = "".join(" " if _is_control(ch) else ch for ch in text)
     return " ".join(kept.split())
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 def _context(message: OutboxMessage) -> dict[str, Any]:
@@ -121,8 +128,10 @@ def _is_control(ch: str) -> bool:
 def _recipient(address: str) -> str:
     """A bare address; anything that could smuggle in another recipient is refused."""
     local, at, domain = address.partition("@")
-    if not (local and at and domain) or "@" in domain or any(
-        _is_control(ch) or ch.isspace() or ch in ',;<>"()[]\\' for ch in address
+    if (
+        not (local and at and domain)
+        or "@" in domain
+        or any(_is_control(ch) or ch.isspace() or ch in ',;<>"()[]\\' for ch in address)
     ):
         raise RenderError(f"{address!r} is not a plain email address; fix the admin's email.")
     return address

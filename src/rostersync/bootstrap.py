@@ -1,0 +1,62 @@
+"""The one composition root: builds the store, source factory and mailer from Settings.
+
+Entry points (CLI, web, workers) call ``build_services``; nothing else reads settings.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from rostersync.notify import ConsoleMailer, mailer_from_settings
+from rostersync.service.context import Services, no_checkpoint
+from rostersync.service.ports import Checkpoint, Mailer, RosterSource
+from rostersync.settings import Settings, load_settings
+from rostersync.sources.clever.source import CleverSource
+from rostersync.storage import SqlStore
+from rostersync.storage.migrate import upgrade_database
+
+# A test seam: a subprocess started with this variable kills itself with SIGKILL at the named
+# point of a sync (after_fetch, mid_diff, mid_apply, after_commit, before_email), so tests can
+# prove that a crash leaves the last good state.
+CRASH_VARIABLE = "ROSTERSYNC_TEST_CRASH_AT"
+
+
+def crash_checkpoint(target: str) -> Checkpoint:
+    def checkpoint(point: str) -> None:
+        if point == target:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return checkpoint
+
+
+def build_mailer(settings: Settings) -> Mailer:
+    """SMTP when a URL is set, else the console (on stderr, so ``--json`` stays clean)."""
+    backend = settings.email_backend or ("smtp" if settings.smtp_url else "console")
+    if backend == "console":
+        return ConsoleMailer(sys.stderr)
+    return mailer_from_settings(
+        backend, settings.smtp_url, settings.email_from, settings.email_file_dir
+    )
+
+
+def build_services(settings: Settings | None = None, *, migrate: bool = True) -> Services:
+    """Wire the adapters the settings name; upgrade the database schema first by default."""
+    settings = settings or load_settings()
+    if migrate:
+        upgrade_database(settings.database_url)
+    store = SqlStore(settings.database_url)
+
+    def sources(base_url: str, token: str) -> RosterSource:
+        return CleverSource.from_settings(settings, token, base_url=base_url)
+
+    mailer = build_mailer(settings)
+    crash_at = os.environ.get(CRASH_VARIABLE, "")
+    return Services(
+        store=store,
+        sources=sources,
+        mailer=mailer,
+        checkpoint=crash_checkpoint(crash_at) if crash_at else no_checkpoint,
+        public_url=settings.public_url,
+    )

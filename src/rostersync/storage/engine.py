@@ -1,0 +1,59 @@
+"""Engines for the store, set up the same way for the app, the tests and migrations.
+
+SQLite needs care to behave like a real transactional database: the ``sqlite3`` driver of
+Python 3.11 starts transactions only before writes (so reads inside a unit of work would not
+share one snapshot) and each connection has to switch on foreign keys and wait for locks
+instead of failing at once. WAL journal mode lets readers (the dashboard, the CLI) keep
+reading while a sync writes. PostgreSQL needs nothing special.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def create_store_engine(url: str, *, echo: bool = False, foreign_keys: bool = True) -> Engine:
+    """An engine for ``url`` with rowcounts kept and, on SQLite, WAL and real transactions.
+
+    ``foreign_keys=False`` is for migrations only: SQLite rebuilds a table to alter it, which
+    foreign keys would block.
+    """
+    engine = create_engine(
+        url,
+        echo=echo,
+        # Rows written are counted from rowcounts, also for INSERTs sent in batches.
+        execution_options={"preserve_rowcount": True},
+    )
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, foreign_keys=foreign_keys)
+    return engine
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take BEGIN away from the driver (see ``on_begin``); pragmas must run outside one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    def on_begin(connection: Any) -> None:
+        # A deferred BEGIN: reads share one snapshot; the write lock is taken on first write.
+        connection.exec_driver_sql("BEGIN")
+
+    event.listen(engine, "connect", on_connect)
+    event.listen(engine, "begin", on_begin)

@@ -1,0 +1,99 @@
+"""Creating and upgrading the database schema with Alembic, without an alembic.ini.
+
+Users run ``upgrade_database(url)`` (or the CLI command built on it); the Alembic ``Config``
+is built here, pointing at the migrations shipped inside the package. ``check_database``
+tells a running app whether the database is at the code's revision and matches its tables.
+"""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, text
+
+from rostersync.storage.engine import create_store_engine
+from rostersync.storage.errors import SchemaError
+from rostersync.storage.tables import metadata
+
+MIGRATIONS = "rostersync.storage:migrations"
+
+
+def alembic_config(url: str, connection: Connection | None = None) -> Config:
+    """An Alembic config for the store's migrations and ``url`` (no file needed).
+
+    With ``connection``, the migrations run on it (and in its transaction).
+    """
+    config = Config()
+    config.set_main_option("script_location", MIGRATIONS)
+    # The config parser treats "%" as interpolation; URLs may hold escaped characters.
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The revision the code expects the database to be at."""
+    head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    assert head is not None, "the store ships at least one migration"
+    return head
+
+
+def current_revision(url: str) -> str | None:
+    """The database's revision; ``None`` for a database without the store's tables."""
+    engine = create_store_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Create the schema, or bring it up to ``revision``, in one transaction."""
+    # Foreign keys off: SQLite alters a table by copying it, which they would block.
+    engine = create_store_engine(url, foreign_keys=False)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(url, conn), revision)
+            if conn.dialect.name == "sqlite":
+                _check_sqlite_foreign_keys(conn)
+    finally:
+        engine.dispose()
+
+
+def check_database(url: str) -> None:
+    """Raise ``SchemaError`` unless the database is at the head revision with no drift."""
+    expected = head_revision()
+    engine = create_store_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            current = context.get_current_revision()
+            if current != expected:
+                raise SchemaError(
+                    f"The database is at schema revision {current or 'none (empty)'}, but this "
+                    f"version of rostersync needs {expected}. Upgrade it with "
+                    "rostersync.storage.migrate.upgrade_database(url) before starting."
+                )
+            diffs = compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+    if diffs:
+        raise SchemaError(
+            f"The database schema differs from the code's tables in {len(diffs)} place(s), "
+            f"e.g. {diffs[0]!r}. It was changed by hand or by another version; restore it or "
+            "write a migration for the change."
+        )
+
+
+def _check_sqlite_foreign_keys(conn: Connection) -> None:
+    broken = conn.execute(text("PRAGMA foreign_key_check")).fetchall()
+    if broken:
+        raise SchemaError(
+            f"The upgrade left {len(broken)} row(s) whose foreign keys point nowhere "
+            f"(first: {tuple(broken[0])!r}); it was rolled back. Fix those rows and retry."
+        )

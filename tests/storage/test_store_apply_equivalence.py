@@ -1,0 +1,124 @@
+"""The SQL apply ends where the pure ``domain.changes.apply_changes`` ends, for any diff.
+
+Random pairs of rosters over a small pool of ids (so adds, updates, removals, multi-role
+accounts and restores all happen), a second school sharing the accounts, and invariants on
+the district-wide accounts table after every apply.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from itertools import count
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from rostersync.domain.changes import apply_changes, diff
+from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
+from rostersync.service.model import SchoolRow
+from rostersync.storage import SqlStore
+from rostersync.storage.tables import accounts, school_links
+
+PEOPLE = [f"p{i}" for i in range(8)]
+ROLES = ["student", "teacher", "staff", "contact"]
+CLASSES = [f"c{i}" for i in range(4)]
+NAMES = ["", "Ann", "Bo"]
+
+_district_ids = count()
+
+
+@st.composite
+def rosters(draw: st.DrawFn) -> SchoolRoster:
+    """A roster without a school id (set by ``placed``); values vary over a tiny range."""
+    out = SchoolRoster(school_id="")
+    links = draw(st.sets(st.tuples(st.sampled_from(PEOPLE), st.sampled_from(ROLES))))
+    for person, role in sorted(links):
+        out.links.add((person, role))
+        out.accounts[person] = Account(
+            person,
+            roles=tuple(sorted(r for p, r in links if p == person)),
+            first_name=draw(st.sampled_from(NAMES)),
+        )
+    for class_id in draw(st.sets(st.sampled_from(CLASSES))):
+        out.classes[class_id] = ClassInfo(class_id, draw(st.sampled_from(NAMES)))
+    out.memberships = draw(
+        st.sets(
+            st.tuples(
+                st.sampled_from(CLASSES),
+                st.sampled_from(PEOPLE),
+                st.sampled_from(["student", "teacher"]),
+            )
+        )
+    )
+    pairs = draw(st.sets(st.tuples(st.sampled_from(PEOPLE), st.sampled_from(PEOPLE))))
+    for pair in pairs:
+        out.contact_links[pair] = LinkInfo(draw(st.sampled_from(NAMES)), "Primary")
+    return out
+
+
+def placed(school: SchoolRow, roster: SchoolRoster) -> SchoolRoster:
+    return SchoolRoster(
+        school.id,
+        dict(roster.accounts),
+        set(roster.links),
+        dict(roster.classes),
+        set(roster.memberships),
+        dict(roster.contact_links),
+    )
+
+
+def apply_diff(store: SqlStore, school: SchoolRow, desired: SchoolRoster) -> None:
+    with store.unit_of_work() as uow:
+        before = uow.load_roster(school.id)
+        change_set = diff(before, desired)
+        uow.apply_changes(school, change_set)
+        assert uow.load_roster(school.id) == apply_changes(before, change_set) == desired
+        uow.commit()
+
+
+def assert_accounts_active_exactly_when_linked(store: SqlStore, district_id: str) -> None:
+    linked = select(school_links.c.account_id).where(school_links.c.account_id == accounts.c.id)
+    stmt = select(accounts.c.active, accounts.c.deactivated_at, linked.exists()).where(
+        accounts.c.district_id == district_id
+    )
+    with store.unit_of_work() as uow:
+        for active, deactivated_at, has_link in uow.connection.execute(stmt):
+            assert active is has_link
+            assert (deactivated_at is None) is active
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(first=rosters(), second=rosters(), other=rosters())
+def test_sql_apply_equals_pure_apply(
+    store: SqlStore,
+    make_school: Callable[..., SchoolRow],
+    first: SchoolRoster,
+    second: SchoolRoster,
+    other: SchoolRoster,
+) -> None:
+    district = f"hd{next(_district_ids)}"
+    a = make_school("sA", district_id=district)
+    b = make_school("sB", district_id=district)
+    apply_diff(store, a, placed(a, first))
+    apply_diff(store, b, placed(b, other))
+    b_before = _shape(store, b)
+
+    apply_diff(store, a, placed(a, second))
+    assert _shape(store, b) == b_before
+    assert_accounts_active_exactly_when_linked(store, district)
+
+    # and back: removed classes and deactivated accounts return
+    apply_diff(store, a, placed(a, first))
+    assert_accounts_active_exactly_when_linked(store, district)
+
+
+def _shape(store: SqlStore, school: SchoolRow) -> tuple[object, ...]:
+    """A school's roster without account values (another school may update those)."""
+    with store.unit_of_work() as uow:
+        roster = uow.load_roster(school.id)
+    return roster.links, roster.classes, roster.memberships, roster.contact_links

@@ -1,0 +1,80 @@
+"""Units of work: commit, rollback, isolation, and the SQLite connection settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import text
+
+from rostersync.domain.records import SchoolRecord
+from rostersync.service.model import SchoolRow
+from rostersync.storage import SqlStore
+from rostersync.storage.engine import SQLITE_BUSY_TIMEOUT_MS
+
+
+def test_leaving_without_commit_leaves_nothing(
+    store: SqlStore, make_school: Callable[..., SchoolRow]
+) -> None:
+    make_school()
+    with store.unit_of_work() as uow:
+        uow.upsert_school("d1", SchoolRecord("s2", "Second"))
+    with store.unit_of_work() as uow:
+        assert [s.source_id for s in uow.list_schools()] == ["s1"]
+
+
+def test_an_error_inside_the_block_rolls_back(
+    store: SqlStore, make_school: Callable[..., SchoolRow]
+) -> None:
+    make_school()
+    with pytest.raises(ZeroDivisionError), store.unit_of_work() as uow:
+        uow.upsert_school("d1", SchoolRecord("s2", "Second"))
+        _ = 1 / 0
+    with store.unit_of_work() as uow:
+        assert uow.get_school("s2") is None
+
+
+def test_work_after_a_commit_needs_its_own_commit(
+    store: SqlStore, make_school: Callable[..., SchoolRow]
+) -> None:
+    make_school()
+    with store.unit_of_work() as uow:
+        uow.upsert_school("d1", SchoolRecord("s2", "Second"))
+        uow.commit()
+        uow.upsert_school("d1", SchoolRecord("s3", "Third"))
+        uow.rollback()
+        uow.upsert_school("d1", SchoolRecord("s4", "Fourth"))
+    with store.unit_of_work() as uow:
+        assert {s.source_id for s in uow.list_schools()} == {"s1", "s2"}
+
+
+def test_using_a_unit_of_work_outside_its_block_is_refused(store: SqlStore) -> None:
+    uow = store.unit_of_work()
+    with pytest.raises(RuntimeError, match="with store.unit_of_work"):
+        uow.list_districts()
+
+
+def test_readers_see_the_last_commit_while_a_writer_is_busy(
+    store: SqlStore, make_school: Callable[..., SchoolRow]
+) -> None:
+    make_school()
+    with store.unit_of_work() as writer:
+        writer.lock_district("d1")
+        writer.upsert_school("d1", SchoolRecord("s2", "Second"))
+        with store.unit_of_work() as reader:
+            assert [s.source_id for s in reader.list_schools()] == ["s1"]
+        writer.commit()
+    with store.unit_of_work() as reader:
+        assert len(reader.list_schools()) == 2
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(
+    store: SqlStore, store_url: str
+) -> None:
+    if not store_url.startswith("sqlite"):
+        pytest.skip("SQLite connection settings only.")
+    with store.unit_of_work() as uow:
+        pragma = lambda name: uow.connection.execute(text(f"PRAGMA {name}")).scalar()  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") == SQLITE_BUSY_TIMEOUT_MS
