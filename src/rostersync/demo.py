@@ -32,12 +32,12 @@ class Demo:
     def __init__(self, server: SandboxServer) -> None:
         self.server = server
         self.state: SandboxState = server.state
-        db = (WORKDIR / "rostersync.db").resolve()
         self.env = {
             **os.environ,
-            "ROSTERSYNC_DATABASE_URL": f"sqlite:///{db}",
+            "COLUMNS": os.environ.get("COLUMNS", "120"),
+            "ROSTERSYNC_DATABASE_URL": f"sqlite:///{WORKDIR / 'rostersync.db'}",
             "ROSTERSYNC_EMAIL_BACKEND": "file",
-            "ROSTERSYNC_EMAIL_FILE_DIR": str((WORKDIR / "mail").resolve()),
+            "ROSTERSYNC_EMAIL_FILE_DIR": str(WORKDIR / "mail"),
             "ROSTERSYNC_EMAIL_FROM": "rostersync-demo@example.org",
         }
         self.env.pop("ROSTERSYNC_SMTP_URL", None)

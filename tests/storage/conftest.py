@@ -38,9 +38,7 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 def _pg_admin() -> Iterator[Connection]:
     """An AUTOCOMMIT connection to the PostgreSQL maintenance database, or skip/fail."""
     url = os.environ.get(PG_URL_ENV, DEFAULT_PG_URL)
-    engine = create_engine(
-        url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
-    )
+    engine = create_engine(url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
     try:
         conn = engine.connect()
     except OperationalError as exc:

@@ -25,7 +25,7 @@ def test_a_change_row_round_trips_with_unicode_and_key_pairs() -> None:
     change = Change(
         "contact_links",
         Op.UPDATED,
-        ("ü1", "s\"2"),
+        ("ü1", 's"2'),
         before=LinkInfo("Grandparent", "Family"),
         after=LinkInfo("Grandparent", "Emergency"),
     )

@@ -56,7 +56,7 @@ def print_report(data: dict[str, Any]) -> None:
     console.print(runs)
     console.print(f"Errors: {len(data['errors'])}, alerts: {len(data['alerts'])}")
     for problem in (data["errors"] + data["alerts"])[:10]:
-        console.print(f"  [{problem['severity']}] {_esc(problem['message'])}", markup=False)
+        console.print(f"  [{problem['severity']}] {problem['message']}", markup=False)
 
 
 def _esc(text: str) -> str:

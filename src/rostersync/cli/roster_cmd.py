@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -99,21 +100,27 @@ def status(
     if as_json:
         emit_json({"schools": [status_json(v) for v in views]})
         return
-    table = Table("school", "id", "state", "hold", "since", "last success", "stu", "tch", "con")
+    table = Table(
+        "school", "clever id", "state", "hold", "since (UTC)", "last success", "stu", "tch", "con"
+    )
     for view in views:
         s = view.school.status
         table.add_row(
             view.school.name,
-            view.school.id,
+            view.school.source_id,
             s.state.value if view.district.plan.value == "active" else "plan inactive",
             s.hold_kind.value if s.hold_kind else "",
-            s.hold_since.isoformat(timespec="minutes") if s.hold_since else "",
-            s.last_success_at.isoformat(timespec="minutes") if s.last_success_at else "never",
+            _when(s.hold_since, ""),
+            _when(s.last_success_at, "never"),
             str(view.counts["students"]),
             str(view.counts["teachers"]),
             str(view.counts["contacts"]),
         )
     console.print(table)
+
+
+def _when(value: datetime | None, empty: str) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value is not None else empty
 
 
 @handle_errors

@@ -255,7 +255,7 @@ class _Writer:
         return insert.on_conflict_do_update(
             index_elements=[classes.c.school_id, classes.c.source_id],
             set_={**{c: new[c] for c in CLASS_COLUMNS}, "archived": False},
-            where=or_(*changed),
+            where=or_(*changed, classes.c.archived.is_(True)),
         )
 
     def _archive_classes(self) -> Any:
