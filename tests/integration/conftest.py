@@ -44,12 +44,14 @@ class WriteCounter:
         self.rows = 0
         self.statements: list[str] = []
 
-    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
         verb = statement.lstrip().split(" ", 1)[0].upper()
         if verb not in ("INSERT", "UPDATE", "DELETE"):
             return
         lowered = statement.lower()
-        if any(f" {t} " in lowered or f" {t}(" in lowered or f'"{t}"' in lowered for t in ROSTER_TABLES):
+        if any(
+            f" {t} " in lowered or f" {t}(" in lowered or f'"{t}"' in lowered for t in ROSTER_TABLES
+        ):
             self.rows += max(cursor.rowcount, 0)
             self.statements.append(statement)
 
@@ -64,14 +66,14 @@ class Env:
     mailer: RecordingMailer
     store: SqlStore
 
-    def sync(self, **kwargs):  # noqa: ANN003, ANN201
+    def sync(self, **kwargs):
         return sync_district(self.services, self.district_id, **kwargs)
 
-    def school(self, ref: str):  # noqa: ANN201
+    def school(self, ref: str):
         with self.store.unit_of_work() as uow:
             return uow.get_school(ref)
 
-    def roster(self, ref: str):  # noqa: ANN201
+    def roster(self, ref: str):
         school = self.school(ref)
         with self.store.unit_of_work() as uow:
             return uow.load_roster(school.id)

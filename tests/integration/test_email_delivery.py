@@ -20,7 +20,7 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[tuple[list[str], bytes]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802
+    async def handle_DATA(self, server, session, envelope):
         self.messages.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
@@ -32,7 +32,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def smtp(env: Env):  # noqa: ANN201
+def smtp(env: Env):
     port = free_port()
     inbox = Inbox()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
@@ -43,7 +43,7 @@ def smtp(env: Env):  # noqa: ANN201
         controller.stop()
 
 
-def test_one_email_per_hold_entry_to_school_and_district_admins(env: Env, smtp) -> None:  # noqa: ANN001
+def test_one_email_per_hold_entry_to_school_and_district_admins(env: Env, smtp) -> None:
     _, inbox, _ = smtp
     env.sync()
     a, b, _ = (s["id"] for s in decode_table(env.data, "schools"))
@@ -60,7 +60,7 @@ def test_one_email_per_hold_entry_to_school_and_district_admins(env: Env, smtp) 
     assert "data removals" in message["Subject"].lower()
 
 
-def test_an_email_written_while_smtp_is_down_arrives_when_it_is_back(env: Env, smtp) -> None:  # noqa: ANN001
+def test_an_email_written_while_smtp_is_down_arrives_when_it_is_back(env: Env, smtp) -> None:
     controller, inbox, port = smtp
     env.sync()
     a = decode_table(env.data, "schools")[0]["id"]

@@ -27,7 +27,9 @@ def expected_counts(env: Env) -> dict[str, dict[str, int]]:
             info = user["roles"].get(role)
             if info is None:
                 continue
-            ids = set(info.get("schools") or []) | ({info["school"]} if info.get("school") else set())
+            ids = set(info.get("schools") or []) | (
+                {info["school"]} if info.get("school") else set()
+            )
             for school in ids & set(schools):
                 members[school][role].add(user["id"])
     out = {}
@@ -57,7 +59,7 @@ def expected_counts(env: Env) -> dict[str, dict[str, int]]:
     return out
 
 
-def runs_by_school(result) -> dict[str, object]:  # noqa: ANN001
+def runs_by_school(result) -> dict[str, object]:
     return {run.school_id: run for run in result.runs}
 
 

@@ -273,9 +273,8 @@ def test_checkpoint_runs_mid_apply_inside_the_transaction(
         points.append(point)
         raise RuntimeError("worker died")
 
-    with store.unit_of_work() as uow, pytest.raises(RuntimeError):
+    with store.unit_of_work() as uow, pytest.raises(RuntimeError, match="worker died"):
         uow.apply_changes(school, diff(SchoolRoster(school.id), desired), crash)
-        uow.commit()
 
     assert points == ["mid_apply"]
     assert load(store, school) == SchoolRoster(school.id)

@@ -27,9 +27,14 @@ def test_an_error_inside_the_block_rolls_back(
     store: SqlStore, make_school: Callable[..., SchoolRow]
 ) -> None:
     make_school()
-    with pytest.raises(ZeroDivisionError), store.unit_of_work() as uow:
-        uow.upsert_school("d1", SchoolRecord("s2", "Second"))
-        _ = 1 / 0
+
+    def failing_sync() -> None:
+        with store.unit_of_work() as uow:
+            uow.upsert_school("d1", SchoolRecord("s2", "Second"))
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        failing_sync()
     with store.unit_of_work() as uow:
         assert uow.get_school("s2") is None
 
@@ -50,7 +55,7 @@ def test_work_after_a_commit_needs_its_own_commit(
 
 def test_using_a_unit_of_work_outside_its_block_is_refused(store: SqlStore) -> None:
     uow = store.unit_of_work()
-    with pytest.raises(RuntimeError, match="with store.unit_of_work"):
+    with pytest.raises(RuntimeError, match=r"with store\.unit_of_work"):
         uow.list_districts()
 
 
@@ -74,7 +79,12 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(
     if not store_url.startswith("sqlite"):
         pytest.skip("SQLite connection settings only.")
     with store.unit_of_work() as uow:
-        pragma = lambda name: uow.connection.execute(text(f"PRAGMA {name}")).scalar()  # noqa: E731
-        assert pragma("journal_mode") == "wal"
-        assert pragma("foreign_keys") == 1
-        assert pragma("busy_timeout") == SQLITE_BUSY_TIMEOUT_MS
+        settings = {
+            name: uow.connection.execute(text(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+        }
+    assert settings == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+    }

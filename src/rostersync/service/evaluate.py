@@ -54,6 +54,7 @@ def evaluate_school(
     """Diff, run the policies, then apply or hold: all in one transaction."""
     now = services.clock.now()
     with services.store.unit_of_work() as uow:
+        uow.lock_district(verdict.school.district_id)
         school = fresh_school(uow, verdict.school.id)
         current = uow.load_roster(school.id)
         assessment = assess(current, desired, verdict.config.policy)
@@ -97,6 +98,7 @@ def record_failure(
     """A fetch or connection failure: nothing applied; failing or a disconnected hold."""
     now = services.clock.now()
     with services.store.unit_of_work() as uow:
+        uow.lock_district(verdict.school.district_id)
         school = fresh_school(uow, verdict.school.id)
         if fatal:
             transition = on_hold(school.status, HoldKind.DISCONNECTED, now, error=message)

@@ -128,6 +128,7 @@ def confirm_removals(
     _check_allowed(services, school, CONFIRM_REMOVALS, actor)
     now = services.clock.now()
     with services.store.unit_of_work() as uow:
+        uow.lock_district(school.district_id)
         school = fresh_school(uow, school.id)
         held = _held_run(uow.list_runs(school.id, limit=1), run_id)
         change_set = uow.held_change_set(held.id) if held else None

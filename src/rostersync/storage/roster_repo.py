@@ -46,7 +46,6 @@ Params = list[dict[str, Any]]
 class _Step:
     """One bulk write: a statement and its parameter sets (skipped when there are none)."""
 
-    name: str
     statement: Callable[[], Any]
     params: Params
 
@@ -102,6 +101,28 @@ class RosterRepo:
         return written
 
 
+_MEMBER_KEYS = ("class_source_id", "account_source_id", "role")
+
+
+def _updated_account_keys(plan: RosterPlan) -> Params:
+    return [
+        {"p_source_id": source_id, **{f"p_{k}": v for k, v in account_columns(a).items()}}
+        for source_id, a in plan.accounts_updated.items()
+    ]
+
+
+def _link_keys(links: list[tuple[str, str]]) -> Params:
+    return [{"p_source_id": account_id, "p_role": role} for account_id, role in links]
+
+
+def _member_keys(items: list[tuple[str, str, str]]) -> Params:
+    return [{f"p_{k}": v for k, v in zip(_MEMBER_KEYS, m, strict=True)} for m in items]
+
+
+def _contact_keys(pairs: list[tuple[str, str]]) -> Params:
+    return [{"p_contact": contact, "p_student": student} for contact, student in pairs]
+
+
 class _Writer:
     """The bulk statements for one school, in an order that keeps the tables consistent:
     accounts before the links that name them, link removals before deactivation."""
@@ -112,80 +133,49 @@ class _Writer:
         self._district = school.district_id
 
     def steps(self, plan: RosterPlan) -> list[_Step]:
+        """Every bulk write of the plan, in order."""
         now = datetime.now(UTC)
+        unlinked = [{"p_source_id": a, "p_now": now} for a in plan.unlinked_accounts()]
         return [
-            _Step("accounts_linked", self._upsert_accounts, self._account_params(plan, True)),
-            _Step("accounts_updated", self._update_accounts, self._account_params(plan, False)),
-            _Step(
-                "links_added",
-                self._insert_links,
-                [{"p_source_id": a, "p_role": r} for a, r in plan.links_added],
-            ),
-            _Step("classes_put", self._upsert_classes, self._class_params(plan.classes_put)),
-            _Step(
-                "classes_archived",
-                self._archive_classes,
-                [{"p_source_id": c} for c in plan.classes_archived],
-            ),
-            _Step("memberships_added", self._insert_memberships, self._member_params(plan, True)),
-            _Step(
-                "memberships_removed", self._delete_memberships, self._member_params(plan, False)
-            ),
-            _Step(
-                "contact_links_put",
-                self._upsert_contact_links,
-                self._contact_params(plan.contact_links_put),
-            ),
-            _Step(
-                "contact_links_removed",
-                self._delete_contact_links,
-                [{"p_contact": c, "p_student": s} for c, s in plan.contact_links_removed],
-            ),
-            _Step(
-                "links_removed",
-                self._delete_links,
-                [{"p_source_id": a, "p_role": r} for a, r in plan.links_removed],
-            ),
-            _Step(
-                "accounts_deactivated",
-                self._deactivate_accounts,
-                [{"p_source_id": a, "p_now": now} for a in plan.unlinked_accounts()],
-            ),
+            _Step(self._upsert_accounts, self._linked_account_rows(plan)),
+            _Step(self._update_accounts, _updated_account_keys(plan)),
+            _Step(self._insert_links, _link_keys(plan.links_added)),
+            _Step(self._upsert_classes, self._class_rows(plan.classes_put)),
+            _Step(self._archive_classes, [{"p_source_id": c} for c in plan.classes_archived]),
+            _Step(self._insert_memberships, self._member_rows(plan.memberships_added)),
+            _Step(self._delete_memberships, _member_keys(plan.memberships_removed)),
+            _Step(self._upsert_contact_links, self._contact_rows(plan.contact_links_put)),
+            _Step(self._delete_contact_links, _contact_keys(plan.contact_links_removed)),
+            _Step(self._delete_links, _link_keys(plan.links_removed)),
+            _Step(self._deactivate_accounts, unlinked),
         ]
 
-    # parameters
-    def _account_params(self, plan: RosterPlan, linked: bool) -> Params:
-        if linked:
-            return [
-                {
-                    "district_id": self._district,
-                    "source_id": source_id,
-                    **account_columns(account),
-                    "active": True,
-                    "deactivated_at": None,
-                }
-                for source_id, account in plan.accounts_linked.items()
-            ]
+    # parameters: full rows for INSERTs, "p_"-prefixed keys and values for UPDATE/DELETE
+    def _linked_account_rows(self, plan: RosterPlan) -> Params:
         return [
-            {"p_source_id": source_id, **{f"p_{k}": v for k, v in account_columns(a).items()}}
-            for source_id, a in plan.accounts_updated.items()
+            {
+                "district_id": self._district,
+                "source_id": source_id,
+                **account_columns(account),
+                "active": True,
+                "deactivated_at": None,
+            }
+            for source_id, account in plan.accounts_linked.items()
         ]
 
-    def _class_params(self, put: dict[str, ClassInfo]) -> Params:
+    def _class_rows(self, put: dict[str, ClassInfo]) -> Params:
         return [
             {"school_id": self._school, "source_id": class_id, **class_columns(info)}
             | {"archived": False}
             for class_id, info in put.items()
         ]
 
-    def _member_params(self, plan: RosterPlan, added: bool) -> Params:
-        items = plan.memberships_added if added else plan.memberships_removed
-        keys = ("class_source_id", "account_source_id", "role")
-        if added:
-            return [{"school_id": self._school, **dict(zip(keys, m, strict=True))} for m in items]
-        return [{f"p_{k}": v for k, v in zip(keys, m, strict=True)} for m in items]
+    def _member_rows(self, items: list[tuple[str, str, str]]) -> Params:
+        return [
+            {"school_id": self._school, **dict(zip(_MEMBER_KEYS, m, strict=True))} for m in items
+        ]
 
-    def _contact_params(self, put: dict[tuple[str, str], LinkInfo]) -> Params:
+    def _contact_rows(self, put: dict[tuple[str, str], LinkInfo]) -> Params:
         return [
             {
                 "school_id": self._school,
@@ -275,10 +265,7 @@ class _Writer:
     def _delete_memberships(self) -> Any:
         return delete(memberships).where(
             memberships.c.school_id == self._school,
-            *(
-                memberships.c[k] == bindparam(f"p_{k}", type_=String)
-                for k in ("class_source_id", "account_source_id", "role")
-            ),
+            *(memberships.c[k] == bindparam(f"p_{k}", type_=String) for k in _MEMBER_KEYS),
         )
 
     def _upsert_contact_links(self) -> Any:
