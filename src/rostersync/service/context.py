@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from rostersync.service.ports import Checkpoint, Mailer, SourceFactory, Store
+from rostersync.service.ports import Checkpoint, Clock, Mailer, SourceFactory, Store
 
 
 class SystemClock:
@@ -25,7 +25,7 @@ class Services:
     store: Store
     sources: SourceFactory
     mailer: Mailer | None = None
-    clock: SystemClock = field(default_factory=SystemClock)
+    clock: Clock = field(default_factory=SystemClock)
     checkpoint: Checkpoint = no_checkpoint
     public_url: str | None = None
     deliver_after_commit: bool = True
