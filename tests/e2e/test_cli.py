@@ -65,7 +65,7 @@ def synced(cli: Cli) -> tuple[Cli, str, list[dict]]:
     return cli, district, schools
 
 
-def test_status_json_has_the_documented_shape(synced) -> None:  # noqa: ANN001
+def test_status_json_has_the_documented_shape(synced) -> None:
     _, _, schools = synced
     assert len(schools) == 3
     keys = {
@@ -94,7 +94,7 @@ def test_status_json_has_the_documented_shape(synced) -> None:  # noqa: ANN001
     assert all(s["state"] == "healthy" and s["hold"] is None for s in schools)
 
 
-def test_sync_json_reports_changes_per_entity(synced) -> None:  # noqa: ANN001
+def test_sync_json_reports_changes_per_entity(synced) -> None:
     cli, _, schools = synced
     school = schools[0]["source_id"]
     cli.state.remove_share_of_sections(school, 0.05)
@@ -105,7 +105,7 @@ def test_sync_json_reports_changes_per_entity(synced) -> None:  # noqa: ANN001
     assert {r["outcome"] for r in runs.values() if r is not run} == {"unchanged"}
 
 
-def test_removals_hold_report_csv_and_confirm(synced, tmp_path: Path) -> None:  # noqa: ANN001
+def test_removals_hold_report_csv_and_confirm(synced, tmp_path: Path) -> None:
     cli, _, schools = synced
     school = schools[0]["source_id"]
     removed = cli.state.remove_share_of_students(school, 0.4)
@@ -130,7 +130,7 @@ def test_removals_hold_report_csv_and_confirm(synced, tmp_path: Path) -> None:  
     assert after[school]["state"] == "healthy"
 
 
-def test_check_new_data_asks_yes_continue(synced) -> None:  # noqa: ANN001
+def test_check_new_data_asks_yes_continue(synced) -> None:
     cli, _, schools = synced
     school = schools[1]["source_id"]
     student = sorted(cli.state.users_of_school(school, "student"))[0]
@@ -142,7 +142,7 @@ def test_check_new_data_asks_yes_continue(synced) -> None:  # noqa: ANN001
     assert held["outcome"] == "held"
 
 
-def test_disconnected_and_reconnect(synced) -> None:  # noqa: ANN001
+def test_disconnected_and_reconnect(synced) -> None:
     cli, _, schools = synced
     school = schools[2]["source_id"]
     cli.state.unshare_school(school)
@@ -153,8 +153,8 @@ def test_disconnected_and_reconnect(synced) -> None:  # noqa: ANN001
     assert cli.json("hold", "reconnect", school)["outcome"] == "applied"
 
 
-def test_set_policy_and_inactive_plan(synced) -> None:  # noqa: ANN001
-    cli, district, schools = synced
+def test_set_policy_and_inactive_plan(synced) -> None:
+    cli, district, _schools = synced
     policy = cli.json(
         "district",
         "set-policy",
@@ -177,7 +177,7 @@ def test_set_policy_and_inactive_plan(synced) -> None:  # noqa: ANN001
     assert {s["plan"] for s in cli.json("status")["schools"]} == {"inactive"}
 
 
-def test_unknown_school_is_a_clear_error(synced) -> None:  # noqa: ANN001
+def test_unknown_school_is_a_clear_error(synced) -> None:
     cli, _, _ = synced
     error = cli.json("report", "no-such-school", code=1)["error"]
     assert "no school" in error["message"]
