@@ -29,10 +29,17 @@ def state(data: DistrictData) -> SandboxState:
     return SandboxState.from_data(data)
 
 
-@pytest.fixture
-def server(state: SandboxState) -> Iterator[SandboxServer]:
-    with SandboxServer(state) as running:
+@pytest.fixture(scope="session")
+def shared_server(district_data: DistrictData) -> Iterator[SandboxServer]:
+    """One server for the whole session; each test swaps in its own fresh state."""
+    with SandboxServer(SandboxState.from_data(district_data.copy())) as running:
         yield running
+
+
+@pytest.fixture
+def server(shared_server: SandboxServer, state: SandboxState) -> SandboxServer:
+    shared_server.state = state
+    return shared_server
 
 
 @pytest.fixture

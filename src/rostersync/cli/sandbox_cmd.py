@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from rich.table import Table
 
 from rostersync.sandbox.district import DistrictData
+from rostersync.sandbox.district_files import read_settings
 from rostersync.sandbox.generator import generate_district, generate_to_dir, load_district
 
 app = typer.Typer(help="A local Clever Data API v3.0 simulator.", no_args_is_help=True)
@@ -80,9 +81,9 @@ def generate(
             )
     else:
         counts = generate_to_dir(seed, students, out, schools)
-    table = Table(title=f"District written to {out}")
-    table.add_column("records")
-    table.add_column("count", justify="right")
+    table = Table("records", "count")
     for kind, count in counts.items():
         table.add_row(kind, f"{count:,}")
+    console.print(f"Wrote the district to {out}")
     console.print(table)
+    console.print(f"District token: {read_settings(out)['token']}", soft_wrap=True)

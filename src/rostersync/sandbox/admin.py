@@ -77,6 +77,8 @@ def _json_args(body: bytes) -> dict[str, Any]:
 def _faults(state: SandboxState, method: str, args: dict[str, Any]) -> Answer:
     if method == "POST":
         args = dict(args)
+        if "path" not in args or "kind" not in args:
+            raise ValueError("A fault needs a 'path' regular expression and a 'kind'.")
         path, kind = args.pop("path"), args.pop("kind")
         count = int(args.pop("count", 1))
         fault = state.faults.add(str(path), str(kind), count, **args)

@@ -116,12 +116,20 @@ def load_district(dir: Path) -> DistrictData:
         path = dir / table_file(kind)
         if path.is_file():
             tables[kind] = _read_table(kind, path)
-    settings: dict[str, Any] = {}
-    settings_path = dir / SETTINGS_FILE
-    if settings_path.is_file():
-        settings = json.loads(settings_path.read_text(encoding="utf-8"))
+    settings = read_settings(dir)
     token = str(settings.pop("token", "") or derive_token(str(district["id"])))
     return DistrictData(district=encode_record(district), tables=tables, token=token, meta=settings)
+
+
+def read_settings(dir: Path) -> dict[str, Any]:
+    """The contents of a district directory's ``sandbox.json`` (empty when absent)."""
+    path = dir / SETTINGS_FILE
+    if not path.is_file():
+        return {}
+    settings = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path} must hold a JSON object.")
+    return settings
 
 
 def _read_table(kind: str, path: Path) -> RecordTable:

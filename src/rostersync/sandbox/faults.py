@@ -77,6 +77,12 @@ class FaultQueue:
             raise ValueError("A fault count must be a positive number, or -1 for forever.")
         if kind == "broken_next" and opts.get("mode", "repeat") not in ("repeat", "bogus"):
             raise ValueError("The broken_next mode must be 'repeat' or 'bogus'.")
+        try:
+            re.compile(path)
+        except re.error as error:
+            raise ValueError(
+                f"The fault path {path!r} is not a valid regular expression: {error}."
+            ) from None
         fault = Fault(path, kind, count, dict(opts))
         with self._lock:
             self._faults.append(fault)

@@ -67,6 +67,15 @@ class LightUser(msgspec.Struct):
                     found.add(part.school)
         return tuple(sorted(found))
 
+    def primary_schools(self) -> tuple[str, ...]:
+        """The primary schools (``school``) of the student and teacher roles."""
+        found = {
+            part.school
+            for role in ("student", "teacher")
+            if (part := self.school_role(role)) is not None and part.school
+        }
+        return tuple(sorted(found))
+
     def students(self) -> list[str]:
         """The students a contact is related to, in the order listed, without repeats."""
         if self.roles is None or self.roles.contact is None:
@@ -109,6 +118,15 @@ def discard_sorted(values: list[str], value: str) -> None:
         del values[at]
 
 
+def _add_member(values: list[str], value: str, bulk: bool) -> None:
+    """Append during a bulk build (ids arrive ascending), insert in order afterwards."""
+    if bulk:
+        if not values or values[-1] != value:
+            values.append(value)
+    else:
+        add_sorted(values, value)
+
+
 class RoleIndex:
     """User ids per role, each list in ascending id order (``/users?role=``)."""
 
@@ -132,55 +150,64 @@ class RoleIndex:
 
 
 class LinkIndex:
-    """Who belongs to which school, and which contacts belong to which students."""
+    """The members of each school (per role) and the contacts of each student.
+
+    Kept lean for 3.3M users: anything about one user (its schools, a contact's students)
+    is read from that user's record when needed instead.
+    """
 
     def __init__(self, blobs: Iterable[bytes]) -> None:
-        self.schools_of: dict[str, tuple[str, ...]] = {}
-        self.primary_of: dict[str, tuple[str, ...]] = {}
         self.by_school: dict[str, dict[str, list[str]]] = {}
         self.contacts_of: dict[str, list[str]] = {}
-        self.students_of: dict[str, list[str]] = {}
         for blob in blobs:
-            self.add(user_decoder.decode(blob))
+            self._link(user_decoder.decode(blob), bulk=True)
+        self._sort_if_needed()
 
     def school_members(self, school_id: str, role: str) -> list[str]:
         return self.by_school.get(school_id, {}).get(role, [])
 
     def add(self, user: LightUser) -> None:
-        schools = user.schools()
-        if schools:
-            self.schools_of[user.id] = schools
-        primary = tuple(
-            part.school
-            for role in ("student", "teacher")
-            if (part := user.school_role(role)) is not None and part.school
-        )
-        if primary:
-            self.primary_of[user.id] = primary
+        self._link(user, bulk=False)
+
+    def _link(self, user: LightUser, bulk: bool) -> None:
+        roles = user.roles
+        if roles is None:
+            return
         for role in SCHOOL_ROLES:
-            part = user.school_role(role)
+            part = getattr(roles, role)
             if part is None:
                 continue
-            for school in {*(part.schools or ()), *([part.school] if part.school else [])}:
-                members = self.by_school.setdefault(school, {}).setdefault(role, [])
-                add_sorted(members, user.id)
-        students = user.students()
-        if students:
-            self.students_of[user.id] = students
-            for student in students:
-                add_sorted(self.contacts_of.setdefault(student, []), user.id)
+            per_role = self.by_school.setdefault
+            for school in _role_schools(part):
+                _add_member(per_role(school, {}).setdefault(role, []), user.id, bulk)
+        if roles.contact is not None:
+            for link in roles.contact.student_relationships or ():
+                if link.student:
+                    _add_member(self.contacts_of.setdefault(link.student, []), user.id, bulk)
+
+    def _sort_if_needed(self) -> None:
+        """Hand-written files may list users out of id order; keep every list sorted."""
+        lists = [members for per_role in self.by_school.values() for members in per_role.values()]
+        for values in [*lists, *self.contacts_of.values()]:
+            if any(values[i] >= values[i + 1] for i in range(len(values) - 1)):
+                values[:] = sorted(set(values))
 
     def discard(self, user: LightUser) -> None:
-        self.schools_of.pop(user.id, None)
-        self.primary_of.pop(user.id, None)
         for role in SCHOOL_ROLES:
             part = user.school_role(role)
             if part is None:
                 continue
-            for school in {*(part.schools or ()), *([part.school] if part.school else [])}:
+            for school in _role_schools(part):
                 discard_sorted(self.by_school.get(school, {}).get(role, []), user.id)
-        for student in self.students_of.pop(user.id, []):
+        for student in user.students():
             discard_sorted(self.contacts_of.get(student, []), user.id)
+
+
+def _role_schools(part: _SchoolRole) -> list[str]:
+    schools = list(part.schools or ())
+    if part.school and part.school not in schools:
+        schools.append(part.school)
+    return schools
 
 
 class SectionIndex:
@@ -190,13 +217,19 @@ class SectionIndex:
         self.by_school: dict[str, list[str]] = {}
         self.by_member: dict[str, list[str]] = {}
         for blob in blobs:
-            self.add(section_decoder.decode(blob))
+            self._link(section_decoder.decode(blob), bulk=True)
+        for values in [*self.by_school.values(), *self.by_member.values()]:
+            if any(values[i] >= values[i + 1] for i in range(len(values) - 1)):
+                values[:] = sorted(set(values))
 
     def add(self, section: LightSection) -> None:
+        self._link(section, bulk=False)
+
+    def _link(self, section: LightSection, bulk: bool) -> None:
         if section.school:
-            add_sorted(self.by_school.setdefault(section.school, []), section.id)
+            _add_member(self.by_school.setdefault(section.school, []), section.id, bulk)
         for member in {*(section.students or ()), *section.teacher_ids()}:
-            add_sorted(self.by_member.setdefault(member, []), section.id)
+            _add_member(self.by_member.setdefault(member, []), section.id, bulk)
 
     def discard(self, section: LightSection) -> None:
         if section.school:

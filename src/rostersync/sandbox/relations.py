@@ -78,12 +78,17 @@ def _school_relation(
     for role in _roles(params, ("staff", "student", "teacher")):
         found.update(links.school_members(school_id, role))
     if params.get("primary") == "true":
-        found = {
-            uid
-            for uid in found
-            if uid not in links.primary_of or school_id in links.primary_of[uid]
-        }
+        found = {uid for uid in found if _primary_at(store, uid, school_id)}
     return RelatedList("users", sorted(found))
+
+
+def _primary_at(store: DistrictStore, user_id: str, school_id: str) -> bool:
+    """Students and teachers count at their primary school only; staff have none."""
+    user = store.light_user(user_id)
+    if user is None:
+        return False
+    primary = user.primary_schools()
+    return not primary or school_id in primary
 
 
 def _section_relation(
@@ -117,8 +122,8 @@ def _user_relation(
     if sub == "sections":
         return RelatedList("sections", list(member_of))
     if sub == "schools":
-        source = links.primary_of if params.get("primary") == "true" else links.schools_of
-        return RelatedList("schools", sorted(source.get(user_id, ())))
+        primary = params.get("primary") == "true"
+        return RelatedList("schools", list(user.primary_schools() if primary else user.schools()))
     if sub == "mycontacts":
         return RelatedList("users", list(links.contacts_of.get(user_id, ())))
     found: set[str] = set()
@@ -132,5 +137,5 @@ def _user_relation(
         elif sub == "mystudents" and user_id in teachers:
             found.update(light.students or ())
     if sub == "mystudents":
-        found.update(links.students_of.get(user_id, ()))
+        found.update(user.students())
     return RelatedList("users", sorted(found))

@@ -12,6 +12,7 @@ import asyncio
 import socket
 import threading
 import time
+from collections.abc import Callable
 from types import TracebackType
 
 import uvicorn
@@ -73,8 +74,14 @@ async def _pause(request: Request, delay: float) -> None:
 
 def create_app(state: SandboxState) -> Starlette:
     """The ASGI app serving ``state``."""
+    return _build_app(lambda: state)
+
+
+def _build_app(current: Callable[[], SandboxState]) -> Starlette:
+    """The ASGI app serving whatever state ``current`` returns at each request."""
 
     async def dispatch(request: Request) -> Response:
+        state = current()
         path = request.url.path
         if path.startswith("/_sandbox/"):
             body = await request.body()
@@ -107,7 +114,11 @@ class _ThreadServer(uvicorn.Server):
 
 
 class SandboxServer:
-    """Runs the sandbox in a background thread; use as a context manager."""
+    """Runs the sandbox in a background thread; use as a context manager.
+
+    Assigning ``server.state`` serves another state from the next request on, without a
+    restart (tests share one server and give each test a fresh district).
+    """
 
     def __init__(self, state: SandboxState, host: str = "127.0.0.1", port: int = 0) -> None:
         self.state = state
@@ -131,13 +142,15 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         """Bind, start serving in a thread, and return once the server accepts requests."""
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that say they are
+        # TCP, and without it every response waits ~40 ms for a delayed ACK.
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         self._socket = sock
         config = uvicorn.Config(
-            create_app(self.state),
+            _build_app(lambda: self.state),
             log_level="warning",
             access_log=False,
             lifespan="off",

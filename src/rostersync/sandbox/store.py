@@ -123,14 +123,16 @@ class DistrictStore:
             hidden.update(sections.by_school.get(school, ()))
             for role in _SCHOOL_ROLES:
                 for user_id in links.school_members(school, role):
-                    if set(links.schools_of.get(user_id, ())) <= self.unshared:
+                    user = self.light_user(user_id)
+                    if user is not None and set(user.schools()) <= self.unshared:
                         hidden.add(user_id)
         for student in [uid for uid in hidden if uid in links.contacts_of]:
-            for contact in links.contacts_of[student]:
-                if contact in links.schools_of:
-                    continue
-                if all(other in hidden for other in links.students_of.get(contact, ())):
-                    hidden.add(contact)
+            for contact_id in links.contacts_of[student]:
+                contact = self.light_user(contact_id)
+                if contact is None or contact.schools():
+                    continue  # a teacher or staff member who is also a contact stays by school
+                if all(other in hidden for other in contact.students()):
+                    hidden.add(contact_id)
         return frozenset(hidden)
 
     def schools_of_record(self, kind: str, record: dict[str, Any]) -> frozenset[str]:
@@ -175,9 +177,14 @@ class DistrictStore:
         new_blob = encode_record(record)
         table.put(record_id, new_blob)
         self._reindex(kind, old_blob, new_blob)
-        action = "created" if old is None else "updated"
-        previous = None if old is None else previous_attributes(old, record)
-        self._log(f"{kind}.{action}", record, previous, self.schools_of_record(kind, record))
+        schools = self.schools_of_record(kind, record)
+        if old is None:
+            self._log(f"{kind}.created", record, None, schools)
+        else:
+            # An update concerns the schools before and after (a student who moved, a link
+            # dropped), so ``/events?school=`` shows it to both.
+            schools |= self.schools_of_record(kind, old)
+            self._log(f"{kind}.updated", record, previous_attributes(old, record), schools)
         return True
 
     def remove(self, kind: str, record_id: str) -> dict[str, Any] | None:
