@@ -90,6 +90,8 @@ class Admin:
     email: str
     district_id: str
     school_ids: tuple[str, ...] = ()
+    # Whether the admin receives hold emails (a district setting; on by default).
+    notify: bool = True
 
     @property
     def is_district_admin(self) -> bool:

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Protocol
 
-from rostersync.domain.changes import ChangeSet
+from rostersync.domain.changes import Change, ChangeSet
 from rostersync.domain.records import (
     CourseRecord,
     DistrictRecord,
@@ -21,6 +21,13 @@ from rostersync.domain.records import (
 )
 from rostersync.domain.roster import SchoolRoster
 from rostersync.domain.state import SchoolStatus
+from rostersync.service.admin_model import (
+    ApiToken,
+    Invite,
+    LoginAttempt,
+    SettingsChange,
+    WebSession,
+)
 from rostersync.service.model import (
     Admin,
     AdminAction,
@@ -153,6 +160,60 @@ class UnitOfWork(Protocol):
     def mark_email_sent(self, message_id: str, at: datetime) -> None: ...
 
     def mark_email_failed(self, message_id: str, error: str) -> None: ...
+
+    # the held change set, a page at a time (the dashboard's change list)
+    def held_changes_page(
+        self, run_id: str, *, entity: str | None, op: str | None, offset: int, limit: int
+    ) -> tuple[int, list[Change]]:
+        """How many held changes match the filter, and the page ``offset:offset+limit``."""
+        ...
+
+    # administrators' access: passwords, notification choice, sign-in attempts
+    def admins_by_email(self, email: str) -> list[Admin]: ...
+
+    def password_hash(self, email: str) -> str | None: ...
+
+    def set_password_hash(self, email: str, password_hash: str) -> int:
+        """Set the password of every admin row with this email; return how many."""
+        ...
+
+    def set_admin_notify(self, admin_id: str, notify: bool) -> None: ...
+
+    def add_login_attempt(self, attempt: LoginAttempt) -> None: ...
+
+    def count_login_failures(self, *, email: str | None, client: str | None, since: datetime) -> int:
+        """Failed attempts since ``since`` for the email (after its last success) or client."""
+        ...
+
+    # web sessions, API tokens and invites (only digests of their secrets are stored)
+    def add_web_session(self, session: WebSession) -> None: ...
+
+    def get_web_session(self, id_hash: str) -> WebSession | None: ...
+
+    def delete_web_session(self, id_hash: str) -> None: ...
+
+    def add_api_token(self, token: ApiToken) -> None: ...
+
+    def api_token_by_hash(self, token_hash: str) -> ApiToken | None: ...
+
+    def list_api_tokens(self, email: str) -> list[ApiToken]: ...
+
+    def revoke_api_token(self, token_id: str, at: datetime) -> bool:
+        """Revoke an active token; ``False`` when there is no such active token."""
+        ...
+
+    def touch_api_token(self, token_id: str, at: datetime) -> None: ...
+
+    def add_invite(self, invite: Invite) -> None: ...
+
+    def get_invite(self, token_hash: str) -> Invite | None: ...
+
+    def use_invite(self, token_hash: str, at: datetime) -> None: ...
+
+    # the log of district settings changes
+    def add_settings_change(self, change: SettingsChange) -> None: ...
+
+    def list_settings_changes(self, district_id: str, limit: int = 50) -> list[SettingsChange]: ...
 
 
 class Store(Protocol):

@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -256,6 +257,7 @@ admins = Table(
     Column("email", String, nullable=False),
     Column("district_id", String, ForeignKey("districts.id"), nullable=False),
     Column("password_hash", String, nullable=True),
+    Column("notify", Boolean, nullable=False, default=True, server_default=true()),
     Index(None, "district_id"),
     Index(None, "email"),
 )
@@ -295,4 +297,65 @@ outbox = Table(
     Column("last_error", Text, nullable=False, default=""),
     UniqueConstraint("dedupe_key"),
     Index(None, "sent_at", "created_at"),
+)
+
+# The dashboard and API (migration 0003): who may sign in, how, and what they changed.
+# Session ids, API tokens and invite tokens are kept only as SHA-256 digests.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", String, primary_key=True),
+    Column("email", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "email"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String, primary_key=True),
+    Column("email", String, nullable=False),
+    _text("label"),
+    Column("token_hash", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+    UniqueConstraint("token_hash"),
+    Index(None, "email"),
+)
+
+admin_invites = Table(
+    "admin_invites",
+    metadata,
+    Column("token_hash", String, primary_key=True),
+    Column("email", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("email", String, nullable=False),
+    Column("client", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Index(None, "email", "at"),
+    Index(None, "client", "at"),
+)
+
+settings_changes = Table(
+    "settings_changes",
+    metadata,
+    Column("id", AutoId, primary_key=True, autoincrement=True),
+    Column("district_id", String, ForeignKey("districts.id"), nullable=False),
+    Column("actor", String, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("field", String, nullable=False),
+    Column("old_value", Text, nullable=False),
+    Column("new_value", Text, nullable=False),
+    Index(None, "district_id", "at"),
 )
