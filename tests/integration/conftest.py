@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event
@@ -22,7 +21,6 @@ from rostersync.service.sync import sync_district
 from rostersync.sources.clever.retry import RetryPolicy
 from rostersync.sources.clever.source import CleverSource
 from rostersync.storage import SqlStore
-from rostersync.storage.migrate import upgrade_database
 
 ROSTER_TABLES = ("accounts", "school_links", "classes", "memberships", "contact_links")
 
@@ -100,10 +98,9 @@ def district_data() -> DistrictData:
 
 
 @pytest.fixture
-def env(tmp_path: Path, district_data: DistrictData) -> Iterator[Env]:
-    url = f"sqlite:///{tmp_path / 'rs.db'}"
-    upgrade_database(url)
-    store = SqlStore(url)
+def env(store_url: str, district_data: DistrictData) -> Iterator[Env]:
+    """A sandbox serving a fresh district, and a migrated store (SQLite and PostgreSQL)."""
+    store = SqlStore(store_url)
     mailer = RecordingMailer()
     state = SandboxState.from_data(district_data)
     with SandboxServer(state) as server:

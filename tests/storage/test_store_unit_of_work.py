@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from rostersync.domain.records import SchoolRecord
 from rostersync.service.model import SchoolRow
-from rostersync.storage import SqlStore
+from rostersync.storage import SqlStore, upgrade_database
 from rostersync.storage.engine import SQLITE_BUSY_TIMEOUT_MS
 
 
@@ -73,11 +74,10 @@ def test_readers_see_the_last_commit_while_a_writer_is_busy(
         assert len(reader.list_schools()) == 2
 
 
-def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(
-    store: SqlStore, store_url: str
-) -> None:
-    if not store_url.startswith("sqlite"):
-        pytest.skip("SQLite connection settings only.")
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'pragmas.db'}"
+    upgrade_database(url)
+    store = SqlStore(url)
     with store.unit_of_work() as uow:
         settings = {
             name: uow.connection.execute(text(f"PRAGMA {name}")).scalar()
