@@ -193,3 +193,17 @@ def test_account_updates_are_reported_once_per_account():
     b = build_rosters(schools, renamed, sections).rosters["s1"]
     updates = [c for c in diff(a, b).changes if c.op is Op.UPDATED]
     assert [(c.entity, c.key) for c in updates] == [("students", ("u004",))]
+
+
+def test_csv_cells_that_look_like_formulas_are_defused():
+    from rostersync.domain.changes import Change
+    from rostersync.domain.roster import Account
+    from rostersync.service.queries import changes_csv
+
+    evil = Account("u1", ("student",), first_name="=HYPERLINK(1)")
+    text = changes_csv([Change("students", Op.REMOVED, ("u1",), before=evil)])
+    assert "'=HYPERLINK(1) (u1)" in text
+    plain = Account("u2", ("student",), first_name="<script>alert(1)</script>")
+    assert "<script>alert(1)</script> (u2)" in changes_csv(
+        [Change("students", Op.ADDED, ("u2",), after=plain)]
+    )

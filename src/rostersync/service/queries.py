@@ -125,6 +125,14 @@ def preview_school(services: Services, school_ref: str) -> tuple[SchoolRow, Asse
     return school, assess(current, desired, config.policy)
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: a leading quote defuses formula injection."""
+    return f"'{value}" if value.startswith(FORMULA_PREFIXES) else value
+
+
 def changes_csv(changes: Iterable[Change]) -> str:
     """The change list as CSV: entity, operation, key, name."""
     out = io.StringIO()
@@ -132,9 +140,8 @@ def changes_csv(changes: Iterable[Change]) -> str:
     writer.writerow(["entity", "operation", "key", "name"])
     for change in changes:
         value = change.before if change.after is None else change.after
-        writer.writerow(
-            [change.entity, change.op.value, "/".join(change.key), label_of(value, change.key)]
-        )
+        name = csv_cell(label_of(value, change.key))
+        writer.writerow([change.entity, change.op.value, "/".join(change.key), name])
     return out.getvalue()
 
 
@@ -144,5 +151,7 @@ def problems_csv(problems: Iterable[RowProblem]) -> str:
     writer = csv.writer(out)
     writer.writerow(["severity", "entity", "source_id", "code", "message"])
     for p in problems:
-        writer.writerow([p.severity.value, p.entity, p.source_id, p.code, p.message])
+        writer.writerow(
+            [p.severity.value, p.entity, csv_cell(p.source_id), p.code, csv_cell(p.message)]
+        )
     return out.getvalue()
