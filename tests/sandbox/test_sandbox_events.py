@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Pager
 
 from rostersync.sandbox.state import SandboxState
+from tests.sandbox.conftest import Pager
 
 
 def _events(client: httpx.Client, **params: Any) -> list[dict[str, Any]]:

@@ -10,9 +10,9 @@ import math
 
 import httpx
 import pytest
-from conftest import Pager
 
 from rostersync.sandbox.state import SandboxState
+from tests.sandbox.conftest import Pager
 
 
 def _expected(state: SandboxState, uri: str) -> list[str]:
