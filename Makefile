@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck importlint unit clean
+.PHONY: venv demo test lint typecheck importlint unit clean campaign bench bench-scale
 
 venv: $(STAMP)
 
@@ -29,6 +29,19 @@ importlint: $(STAMP)
 
 test: lint typecheck importlint
 	$(BIN)/python -m pytest -q
+
+# Districts per minute with 1, 2 and 4 worker processes (PostgreSQL and Redis on this
+# machine). A benchmark, not a test; figures in docs/deploy.md.
+bench-scale: $(STAMP)
+	$(BIN)/python -m tests.scale.bench_scale
+
+# The district-scale benchmark (not part of `make test`): STUDENTS=1000000 by default.
+STUDENTS ?= 1000000
+bench: $(STAMP)
+	$(BIN)/python -m rostersync.bench --students $(STUDENTS) --json .bench/results.json --markdown .bench/results.md
+
+campaign: $(STAMP)
+	$(BIN)/python -m tests.campaign.harness --runs 200
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
