@@ -46,3 +46,21 @@ def test_sigkill_during_a_sync_keeps_the_last_good_roster(env: Env, point: str) 
     result = env.sync()
     assert {r.outcome for r in result.runs} == {Outcome.UNCHANGED}
     assert env.roster(schools[0]) != before[schools[0]]
+
+
+@pytest.mark.parametrize("point", ["after_commit", "before_email"])
+def test_sigkill_after_commit_loses_no_email_and_sends_none_twice(env: Env, point: str) -> None:
+    env.sync()
+    school = decode_table(env.data, "schools")[0]["id"]
+    env.state.remove_share_of_students(school, 0.3)
+    crashed = run_cli(env, "sync", crash_at=point)
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr
+    with env.store.unit_of_work() as uow:
+        pending = uow.pending_emails()
+    if env.school(school).status.hold_kind is not None:  # its commit came before the kill
+        assert [m.payload["school"]["source_id"] for m in pending] == [school]
+    env.sync()  # the next run finishes the work and delivers what is pending
+    env.sync()
+    assert env.school(school).status.hold_kind is not None
+    sent = [m.payload["school"]["source_id"] for m in env.mailer.sent]
+    assert sent == [school]
