@@ -93,7 +93,11 @@ class _Rows:
 
 
 def _s(value: str | None) -> str:
-    return value or ""
+    """A string field as rostersync keeps it: never None, never with NUL characters
+    (PostgreSQL cannot store them; ``convert_user`` raises an alert when it drops one)."""
+    if not value:
+        return ""
+    return value.replace("\x00", "") if "\x00" in value else value
 
 
 def _ids(values: Iterable[str | None] | None) -> tuple[str, ...]:
@@ -165,6 +169,13 @@ def convert_user(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
         ),
     )
     _user_alerts(record, rows)
+    if b"\\u0000" in bytes(raw):
+        rows.add(
+            Severity.ALERT,
+            "nul_character",
+            f"The user {record.source_id} has NUL characters in its data; they were removed. "
+            "Check the record in the SIS.",
+        )
     return record
 
 

@@ -58,7 +58,7 @@ def _convert_one(
 ) -> R | None:
     try:
         return convert(raw, problems)
-    except msgspec.DecodeError as exc:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
         problems.clear()
         problems.append(
             RowProblem(

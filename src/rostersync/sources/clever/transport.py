@@ -174,6 +174,14 @@ class CleverHttp:
             )
         except msgspec.DecodeError:
             return _Retry(f"HTTP {status} with {_describe_body(body)} instead of JSON", status)
+        except RecursionError:
+            # Absurdly deep nesting: the same bytes will fail again, so do not retry.
+            raise IncompleteFetchError(
+                f"Clever's reply to GET {uri} is nested too deeply to read, so the list is "
+                "incomplete and nothing was applied. Check the records in Clever.",
+                status,
+                uri,
+            ) from None
 
     def _fatal(self, uri: str, response: httpx.Response, single: bool) -> SourceError:
         status = response.status_code

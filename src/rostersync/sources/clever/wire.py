@@ -184,7 +184,7 @@ def loose_id(raw: bytes) -> str:
     """The id of an item that failed to decode, or "" if even that cannot be read."""
     try:
         item = msgspec.json.decode(raw, type=LooseItem)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return ""
     if isinstance(item.data, dict):
         value = item.data.get("id")
