@@ -9,8 +9,10 @@ import os
 import signal
 import sys
 
+from rostersync.errors import ConfigurationError
 from rostersync.notify import ConsoleMailer, mailer_from_settings
 from rostersync.service.context import Services, no_checkpoint
+from rostersync.service.jobs import JobRunner
 from rostersync.service.ports import Checkpoint, Mailer, RosterSource
 from rostersync.settings import Settings, load_settings
 from rostersync.sources.clever.source import CleverSource
@@ -41,6 +43,23 @@ def build_mailer(settings: Settings) -> Mailer:
     )
 
 
+def build_job_runner(settings: Settings) -> JobRunner | None:
+    """Celery workers when a broker is configured; ``None`` (run in process) otherwise."""
+    url = settings.broker_url
+    if not url:
+        return None
+    # Imported here: Celery is loaded only by processes that use a broker.
+    from rostersync.worker.app import BROKER_SCHEMES, create_app
+    from rostersync.worker.runner import CeleryJobRunner
+
+    if not url.startswith(BROKER_SCHEMES):
+        raise ConfigurationError(
+            "ROSTERSYNC_BROKER_URL must be a redis:// or amqp:// URL (RabbitMQ); "
+            "unset it to run syncs in this process."
+        )
+    return CeleryJobRunner(create_app(settings), timeout_s=settings.job_timeout_s)
+
+
 def build_services(settings: Settings | None = None, *, migrate: bool = True) -> Services:
     """Wire the adapters the settings name; upgrade the database schema first by default."""
     settings = settings or load_settings()
@@ -59,4 +78,5 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
         mailer=mailer,
         checkpoint=crash_checkpoint(crash_at) if crash_at else no_checkpoint,
         public_url=settings.public_url,
+        jobs=build_job_runner(settings),
     )

@@ -63,3 +63,7 @@ class NotFoundError(RostersyncError):
 
 class ActionRefusedError(RostersyncError):
     """An admin action the school's current state does not allow, with what to do instead."""
+
+
+class LockBusyError(RostersyncError):
+    """Another process holds the named lock (a sync of the same district, most often)."""

@@ -28,7 +28,14 @@ class Settings(BaseSettings):
     public_url: str | None = None
     scheduler_tick_s: float = Field(default=30.0, gt=0)
     broker_url: str | None = None
+    # Redis only: an unacknowledged job (its worker died) is handed out again after this long.
+    broker_visibility_timeout_s: float = Field(default=1800.0, gt=0)
+    # How long the CLI waits for a queued job's outcome before saying it is still queued.
+    job_timeout_s: float = Field(default=600.0, gt=0)
     log_json: bool = False
+    # The dashboard's cookie-signing key; without it, a key file is generated and reused.
+    secret_key: str | None = None
+    secret_key_file: str = "rostersync-secret.key"  # noqa: S105 (a file name)
 
 
 def load_settings() -> Settings:

@@ -8,13 +8,17 @@ import typer
 from rich.table import Table
 
 from rostersync.bootstrap import build_services
+from rostersync.cli.admin_auth_cmd import read_password_stdin
 from rostersync.cli.output import JSON_OPTION, console, emit_json, handle_errors
 from rostersync.cli.timespan import parse_interval
 from rostersync.service import districts
+from rostersync.service.auth import Auth, check_password_rules
 from rostersync.service.model import DistrictConfig, Plan
 
 app = typer.Typer(help="Add districts and set their hold policy.", no_args_is_help=True)
-admin_app = typer.Typer(help="Administrators who receive hold emails.", no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Administrators: hold emails, dashboard sign-in, API tokens.", no_args_is_help=True
+)
 
 
 def district_json(config: DistrictConfig) -> dict[str, object]:
@@ -122,10 +126,19 @@ def admin_add(
     school: Annotated[
         list[str] | None, typer.Option("--school", help="Limit to these schools (repeatable).")
     ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read a dashboard password from stdin.")
+    ] = False,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Add an administrator of a district (or of some of its schools)."""
-    admin = districts.add_admin(build_services(), email, district, school or [])
+    password = read_password_stdin() if password_stdin else None
+    if password is not None:
+        check_password_rules(password)
+    services = build_services()
+    admin = districts.add_admin(services, email, district, school or [])
+    if password is not None:
+        Auth(services).set_password(admin.email, password)
     if as_json:
         emit_json(
             {

@@ -1,4 +1,8 @@
-"""``rostersync hold ...``: resolve a school's hold, as the report's buttons do."""
+"""``rostersync hold ...``: resolve a school's hold, as the report's buttons do.
+
+With a broker configured the action is queued on the urgent queue and the command waits for
+its recorded outcome (see service/jobs.py); otherwise it runs here.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import typer
 from rostersync.bootstrap import build_services
 from rostersync.cli.output import JSON_OPTION, console, emit_json, handle_errors
 from rostersync.service import holds
+from rostersync.service.jobs import job_runner
 from rostersync.service.views import run_json
 
 app = typer.Typer(help="Resolve a school's hold.", no_args_is_help=True)
@@ -53,7 +58,9 @@ def check_new_data(
             "This fetches the school's data from Clever again and syncs it at once if it now "
             "passes every rule. Yes, continue?"
         )
-    result = holds.check_new_data(services, school, actor=_actor(actor), confirmed=yes)
+    result = job_runner(services).hold_action(
+        services, holds.CHECK_NEW_DATA, school, actor=_actor(actor), confirmed=yes
+    )
     _emit(result, as_json)
 
 
@@ -66,7 +73,10 @@ def confirm_removals(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Apply the held removals exactly as reviewed (data_removals only)."""
-    result = holds.confirm_removals(build_services(), school, actor=_actor(actor), run_id=run)
+    services = build_services()
+    result = job_runner(services).hold_action(
+        services, holds.CONFIRM_REMOVALS, school, actor=_actor(actor), run_id=run
+    )
     _emit(result, as_json)
 
 
@@ -78,5 +88,8 @@ def reconnect(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """'I fixed it': verify the connection and sync the school at once (disconnected only)."""
-    result = holds.reconnect(build_services(), school, actor=_actor(actor))
+    services = build_services()
+    result = job_runner(services).hold_action(
+        services, holds.RECONNECT, school, actor=_actor(actor)
+    )
     _emit(result, as_json)

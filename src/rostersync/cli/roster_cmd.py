@@ -12,6 +12,7 @@ from rich.table import Table
 from rostersync.bootstrap import build_services
 from rostersync.cli.output import JSON_OPTION, console, emit_json, handle_errors
 from rostersync.service import districts
+from rostersync.service.jobs import job_runner
 from rostersync.service.queries import (
     changes_csv,
     preview_school,
@@ -19,7 +20,7 @@ from rostersync.service.queries import (
     school_report,
     school_status,
 )
-from rostersync.service.sync import SyncResult, sync_district
+from rostersync.service.sync import SyncResult
 from rostersync.service.views import change_json, finding_json, report_json, run_json, status_json
 from rostersync.settings import load_settings
 
@@ -57,7 +58,8 @@ def sync(
         from rostersync.service.holds import find_school
 
         targets = sorted({find_school(services, ref).district_id for ref in school})
-    results = [sync_district(services, d, school_refs=school or None) for d in targets]
+    # In this process, or queued for the workers when a broker is configured (service/jobs.py).
+    results = job_runner(services).sync(services, targets, school_refs=school or None)
     if as_json:
         emit_json({"runs": [run_json(r) for res in results for r in res.runs]})
         return

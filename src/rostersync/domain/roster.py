@@ -220,16 +220,7 @@ def _place_contact(
     for rel in user.contact.relationships:
         student = students.get(rel.student_id)
         if student is None:
-            problems.append(
-                RowProblem(
-                    Severity.ERROR,
-                    "contact_link",
-                    user.source_id,
-                    "unknown_student",
-                    f"Contact {user.source_id} names student {rel.student_id}, who is not in "
-                    "the data shared with us; the link was skipped. Check the data share.",
-                )
-            )
+            problems.append(unknown_student(user.source_id, rel.student_id))
             continue
         for school_id in _schools_of(student, Role.STUDENT):
             roster = rosters.get(school_id)
@@ -240,6 +231,55 @@ def _place_contact(
             roster.contact_links[(user.source_id, rel.student_id)] = LinkInfo(
                 relationship=rel.relationship, type=rel.type
             )
+
+
+def unknown_student(contact_id: str, student_id: str) -> RowProblem:
+    """The error for a contact link naming a student who is not in the shared data."""
+    return RowProblem(
+        Severity.ERROR,
+        "contact_link",
+        contact_id,
+        "unknown_student",
+        f"Contact {contact_id} names student {student_id}, who is not in "
+        "the data shared with us; the link was skipped. Check the data share.",
+    )
+
+
+def placement(user: UserRecord) -> tuple[list[tuple[str, bool]], list[str]]:
+    """Where a user belongs: its schools (and whether as a student there), and the students
+    it is a contact of (through whom it belongs to their schools)."""
+    student_at = set(_schools_of(user, Role.STUDENT))
+    schools = set(student_at)
+    schools.update(_schools_of(user, Role.TEACHER), _schools_of(user, Role.STAFF))
+    students = [rel.student_id for rel in user.contact.relationships] if user.contact else []
+    return [(s, s in student_at) for s in sorted(schools)], students
+
+
+def build_school_roster(
+    school_id: str,
+    users: Iterable[UserRecord],
+    sections: Iterable[SectionRecord],
+    terms: Mapping[str, TermRecord],
+    courses: Mapping[str, CourseRecord],
+    unknown: Iterable[RowProblem] = (),
+) -> tuple[SchoolRoster, list[RowProblem]]:
+    """One school's roster from its own records: its students, teachers and staff, their
+    contacts and its sections. Gives what ``build_rosters`` gives for that school; the
+    contact links to students outside the fetch (``unknown``) are judged district-wide."""
+    rosters = {school_id: SchoolRoster(school_id=school_id)}
+    problems: list[RowProblem] = []
+    user_list = list(users)
+    students = {u.source_id: u for u in user_list if u.student is not None}
+    for user in user_list:
+        _place_user(user, rosters, problems)
+    local: list[RowProblem] = []
+    for user in user_list:
+        if user.contact is not None:
+            _place_contact(user, students, rosters, local)  # links to other schools' students
+    problems.extend(unknown)
+    for section in sections:
+        _place_section(section, rosters, terms, courses, problems)
+    return rosters[school_id], problems
 
 
 def _place_section(

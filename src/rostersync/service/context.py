@@ -7,8 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from rostersync.service.ports import Checkpoint, Clock, Mailer, SourceFactory, Store
+
+if TYPE_CHECKING:  # jobs imports the use cases, which import this module
+    from rostersync.service.jobs import JobRunner
 
 
 class SystemClock:
@@ -29,3 +33,5 @@ class Services:
     checkpoint: Checkpoint = no_checkpoint
     public_url: str | None = None
     deliver_after_commit: bool = True
+    # How syncs and hold actions run: None is in this process (see service/jobs.py).
+    jobs: JobRunner | None = None

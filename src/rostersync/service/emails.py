@@ -40,7 +40,8 @@ def hold_email(
     """The hold email for the school's and district's admins; ``None`` if nobody to tell."""
     kind = transition.status.hold_kind
     assert kind is not None
-    recipients = tuple(sorted({a.email for a in uow.admins_for_school(school.id)}))
+    admins = uow.admins_for_school(school.id)
+    recipients = tuple(sorted({a.email for a in admins if a.notify}))
     if not recipients:
         return None
     district = uow.get_district(school.district_id)

@@ -1,8 +1,13 @@
-"""Fetch a whole district from its source and split it into per-school rosters.
+"""Fetch a whole district from its source, spilling it to a staging area school by school.
 
 The fetch is all or nothing: any page that fails after the client's retries raises, and
 the caller fails the run without touching the roster. A partial list is never taken as
 "these records were removed".
+
+Records stream page by page into a ``RosterStaging`` (a temporary file) with the schools
+they belong to, so the district is never held in memory; ``school_roster`` then builds one
+school's desired roster from its own records. Schools, terms and courses are few and stay
+in memory.
 """
 
 from __future__ import annotations
@@ -16,12 +21,10 @@ from rostersync.domain.records import (
     DistrictRecord,
     RowProblem,
     SchoolRecord,
-    SectionRecord,
     TermRecord,
-    UserRecord,
 )
-from rostersync.domain.roster import DistrictRosters, build_rosters
-from rostersync.service.ports import RosterSource
+from rostersync.domain.roster import SchoolRoster, build_school_roster, placement, unknown_student
+from rostersync.service.ports import RosterSource, RosterStaging
 
 T = TypeVar("T")
 
@@ -34,17 +37,22 @@ BROKEN_DISTRICT_STATES: dict[str, str] = {
 
 @dataclass(slots=True)
 class FetchedDistrict:
+    """A completed fetch: the small tables in memory, the people and sections staged."""
+
     district: DistrictRecord
-    rosters: DistrictRosters
-    problems: list[RowProblem]
+    schools: dict[str, SchoolRecord]
+    terms: dict[str, TermRecord]
+    courses: dict[str, CourseRecord]
+    staging: RosterStaging
+    unknown: list[RowProblem]
     requests: int
 
 
-def split(items: Iterable[T | RowProblem], problems: list[RowProblem]) -> Iterator[T]:
-    """Yield the records and set the row problems aside."""
+def split(items: Iterable[T | RowProblem], problems: Callable[[RowProblem], None]) -> Iterator[T]:
+    """Yield the records and hand the row problems to ``problems``."""
     for item in items:
         if isinstance(item, RowProblem):
-            problems.append(item)
+            problems(item)
         else:
             yield item
 
@@ -59,25 +67,51 @@ def district_breakage(district: DistrictRecord) -> str | None:
 
 
 def fetch_district(
-    source: RosterSource, progress: Callable[[str], None] | None = None
+    source: RosterSource,
+    staging: RosterStaging,
+    progress: Callable[[str], None] | None = None,
 ) -> FetchedDistrict:
-    """Read everything the source shares. Raises ``SourceError`` on any incomplete read."""
+    """Read everything the source shares into ``staging``. Raises ``SourceError`` on any
+    incomplete read (the caller closes the staging area either way)."""
     note = progress or (lambda _stage: None)
-    problems: list[RowProblem] = []
+    problem = staging.add_problem
     district = source.district()
     note("schools")
-    schools: list[SchoolRecord] = list(split(source.schools(), problems))
+    schools = {s.source_id: s for s in split(source.schools(), problem)}
     note("terms")
-    terms: dict[str, TermRecord] = {t.source_id: t for t in split(source.terms(), problems)}
+    terms = {t.source_id: t for t in split(source.terms(), problem)}
     note("courses")
-    courses: dict[str, CourseRecord] = {c.source_id: c for c in split(source.courses(), problems)}
+    courses = {c.source_id: c for c in split(source.courses(), problem)}
     note("users")
-    users: list[UserRecord] = list(split(source.users(), problems))
+    for user in split(source.users(), problem):
+        at, students = placement(user)
+        staging.add_user(user, at, students)
     note("sections")
-    sections: list[SectionRecord] = list(split(source.sections(), problems))
-    rosters = build_rosters(schools, users, sections, terms, courses)
-    problems.extend(rosters.problems)
-    return FetchedDistrict(district, rosters, problems, source.requests_made)
+    for section in split(source.sections(), problem):
+        staging.add_section(section)
+    staging.finish()
+    unknown = [unknown_student(c, s) for c, s in staging.unknown_students()]
+    return FetchedDistrict(
+        district, schools, terms, courses, staging, unknown, source.requests_made
+    )
+
+
+def school_roster(
+    fetched: FetchedDistrict, school_source_id: str
+) -> tuple[SchoolRoster, list[RowProblem]]:
+    """The school's desired roster and the row problems its report shows."""
+    staging = fetched.staging
+    roster, built = build_school_roster(
+        school_source_id,
+        staging.school_users(school_source_id),
+        staging.school_sections(school_source_id),
+        fetched.terms,
+        fetched.courses,
+        fetched.unknown,
+    )
+    problems = staging.problems(school_source_id)
+    problems += problems_for_school(built, school_source_id)
+    return roster, problems
 
 
 def problems_for_school(problems: Iterable[RowProblem], school_source_id: str) -> list[RowProblem]:

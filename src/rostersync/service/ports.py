@@ -5,7 +5,8 @@ Adapters (``sources``, ``storage``, ``notify``) implement these; tests use fakes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
@@ -157,6 +158,10 @@ class UnitOfWork(Protocol):
 
     def pending_emails(self, limit: int = 100) -> list[OutboxMessage]: ...
 
+    def get_email(self, message_id: str) -> OutboxMessage | None:
+        """One outbox message by id, sent or not."""
+        ...
+
     def mark_email_sent(self, message_id: str, at: datetime) -> None: ...
 
     def mark_email_failed(self, message_id: str, error: str) -> None: ...
@@ -181,7 +186,9 @@ class UnitOfWork(Protocol):
 
     def add_login_attempt(self, attempt: LoginAttempt) -> None: ...
 
-    def count_login_failures(self, *, email: str | None, client: str | None, since: datetime) -> int:
+    def count_login_failures(
+        self, *, email: str | None, client: str | None, since: datetime
+    ) -> int:
         """Failed attempts since ``since`` for the email (after its last success) or client."""
         ...
 
@@ -216,10 +223,57 @@ class UnitOfWork(Protocol):
     def list_settings_changes(self, district_id: str, limit: int = 50) -> list[SettingsChange]: ...
 
 
+class RosterStaging(Protocol):
+    """A district fetch kept outside memory (a temporary file), read back one school at a
+    time, so that a sync's memory is bounded by a page and a school, not the district."""
+
+    def add_user(
+        self, user: UserRecord, schools: Sequence[tuple[str, bool]], students: Sequence[str]
+    ) -> None:
+        """A user, its schools (and whether as a student there) and the students it is a
+        contact of."""
+        ...
+
+    def add_section(self, section: SectionRecord) -> None: ...
+
+    def add_problem(self, problem: RowProblem) -> None: ...
+
+    def finish(self) -> None:
+        """Called once every record is added, before any read."""
+        ...
+
+    def school_users(self, school_id: str) -> Iterator[UserRecord]:
+        """Its students, teachers and staff, and the contacts of its students, by id."""
+        ...
+
+    def school_sections(self, school_id: str) -> Iterator[SectionRecord]: ...
+
+    def problems(self, school_id: str) -> list[RowProblem]:
+        """The school's row problems and those tied to no school, in the order added."""
+        ...
+
+    def unknown_students(self) -> list[tuple[str, str]]:
+        """(contact, student) pairs naming a student who is not a student of the fetch."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class Store(Protocol):
-    """Opens units of work."""
+    """Opens units of work, and staging areas for a fetch."""
 
     def unit_of_work(self) -> UnitOfWork: ...
+
+    def staging(self) -> RosterStaging: ...
+
+    def named_lock(self, name: str, *, wait_s: float = 0.0) -> AbstractContextManager[None]:
+        """Hold a lock named ``name`` across processes and machines for a ``with`` block.
+
+        It is held as long as the block runs (across many units of work) and released when
+        the block ends or the holding process dies. Raises ``rostersync.errors.LockBusyError``
+        when another holder keeps it for longer than ``wait_s`` seconds.
+        """
+        ...
 
 
 class Checkpoint(Protocol):

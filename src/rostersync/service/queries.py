@@ -19,7 +19,7 @@ from rostersync.errors import NotFoundError
 from rostersync.service.assess import Assessment, assess
 from rostersync.service.context import Services
 from rostersync.service.emails import label_of
-from rostersync.service.fetch import fetch_district
+from rostersync.service.fetch import fetch_district, school_roster
 from rostersync.service.holds import allowed_actions, find_school
 from rostersync.service.model import AdminAction, DistrictConfig, RunRecord, SchoolRow
 
@@ -113,15 +113,19 @@ def preview_school(services: Services, school_ref: str) -> tuple[SchoolRow, Asse
     if config is None:
         raise NotFoundError(f"The district of school {school.name} is missing.")
     source = services.sources(config.clever_base_url, config.clever_token)
+    staging = services.store.staging()
     try:
-        fetched = fetch_district(source)
+        try:
+            fetched = fetch_district(source, staging)
+        finally:
+            source.close()
+        if school.source_id not in fetched.schools:
+            raise NotFoundError(
+                f"School {school.name} is not in the data Clever shares with this app any more."
+            )
+        desired, _ = school_roster(fetched, school.source_id)
     finally:
-        source.close()
-    desired = fetched.rosters.rosters.get(school.source_id)
-    if desired is None:
-        raise NotFoundError(
-            f"School {school.name} is not in the data Clever shares with this app any more."
-        )
+        staging.close()
     return school, assess(current, desired, config.policy)
 
 

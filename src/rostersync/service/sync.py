@@ -19,7 +19,7 @@ from rostersync.service.fetch import (
     FetchedDistrict,
     district_breakage,
     fetch_district,
-    problems_for_school,
+    school_roster,
 )
 from rostersync.service.model import DistrictConfig, Plan, RunRecord, SchoolRow
 from rostersync.service.outbox import deliver_pending
@@ -52,16 +52,20 @@ def sync_district(
         )
     started = services.clock.now()
     source = services.sources(config.clever_base_url, config.clever_token)
+    staging = services.store.staging()
     try:
-        fetched = fetch_district(source, progress)
-    except SourceError as exc:
-        runs = _fail_all(services, config, school_refs, exc, trigger, actor, started)
-        _mark_synced(services, config.id, started)
-        return _finish(services, SyncResult(district_id, runs, error=str(exc)))
+        try:
+            fetched = fetch_district(source, staging, progress)
+        except SourceError as exc:
+            runs = _fail_all(services, config, school_refs, exc, trigger, actor, started)
+            _mark_synced(services, config.id, started)
+            return _finish(services, SyncResult(district_id, runs, error=str(exc)))
+        finally:
+            source.close()
+        services.checkpoint("after_fetch")
+        runs = _evaluate_all(services, config, fetched, school_refs, trigger, actor, started)
     finally:
-        source.close()
-    services.checkpoint("after_fetch")
-    runs = _evaluate_all(services, config, fetched, school_refs, trigger, actor, started)
+        staging.close()
     _mark_synced(services, config.id, started)
     return _finish(services, SyncResult(district_id, runs))
 
@@ -121,7 +125,7 @@ def _evaluate_all(
     actor: str,
     started: datetime,
 ) -> list[RunRecord]:
-    _register_schools(services, config, list(fetched.rosters.schools.values()))
+    _register_schools(services, config, list(fetched.schools.values()))
     broken = district_breakage(fetched.district)
     runs: list[RunRecord] = []
     for school in _targets(services, config, refs):
@@ -133,12 +137,11 @@ def _evaluate_all(
             requests=fetched.requests,
             started_at=started,
         )
-        desired = fetched.rosters.rosters.get(school.source_id)
         if broken is not None:
             runs.append(
                 record_failure(services, verdict, broken, fatal=True, rule="district_error")
             )
-        elif desired is None:
+        elif school.source_id not in fetched.schools:
             message = (
                 f"School {school.name} is no longer in the data shared with this app. "
                 "Reshare it in Clever, then use 'I fixed it'."
@@ -147,7 +150,7 @@ def _evaluate_all(
                 record_failure(services, verdict, message, fatal=True, rule="school_unshared")
             )
         else:
-            problems = problems_for_school(fetched.problems, school.source_id)
+            desired, problems = school_roster(fetched, school.source_id)
             runs.append(evaluate_school(services, verdict, desired, problems))
     return runs
 

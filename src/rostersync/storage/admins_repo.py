@@ -30,7 +30,9 @@ class AdminsRepo:
                 f"An admin with id {admin.id!r} exists already. Choose another id."
             )
         self._conn.execute(
-            insert(admins).values(id=admin.id, email=admin.email, district_id=admin.district_id)
+            insert(admins).values(
+                id=admin.id, email=admin.email, district_id=admin.district_id, notify=admin.notify
+            )
         )
         if admin.school_ids:
             rows = [{"admin_id": admin.id, "school_id": s} for s in dict.fromkeys(admin.school_ids)]
@@ -60,6 +62,10 @@ class AdminsRepo:
         if district_id is not None:
             stmt = stmt.where(admins.c.district_id == district_id)
         return self._admins(stmt)
+
+    def admins_by_email(self, email: str) -> list[Admin]:
+        """Every admin row of one person (one per district or set of schools)."""
+        return self._admins(select(admins).where(admins.c.email == email))
 
     def record_action(self, action: AdminAction) -> None:
         self._conn.execute(
@@ -93,6 +99,7 @@ class AdminsRepo:
                 email=r["email"],
                 district_id=r["district_id"],
                 school_ids=tuple(school_ids.get(r["id"], ())),
+                notify=bool(r["notify"]),
             )
             for r in rows
         ]

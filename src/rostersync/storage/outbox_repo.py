@@ -52,6 +52,11 @@ class OutboxRepo:
         )
         return [_message_from_row(r._mapping) for r in self._conn.execute(stmt)]
 
+    def get_email(self, message_id: str) -> OutboxMessage | None:
+        """One message by id, sent or not (a sender re-reads it once it holds its claim)."""
+        row = self._conn.execute(select(outbox).where(outbox.c.id == message_id)).first()
+        return _message_from_row(row._mapping) if row is not None else None
+
     def mark_email_sent(self, message_id: str, at: datetime) -> None:
         self._mark(message_id, sent_at=at, last_error="")
 

@@ -8,14 +8,22 @@ connection and hands each port method to the repository that owns the tables.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
-from rostersync.domain.changes import ChangeSet
+from rostersync.domain.changes import Change, ChangeSet
 from rostersync.domain.records import SchoolRecord
 from rostersync.domain.roster import SchoolRoster
 from rostersync.domain.state import SchoolStatus
+from rostersync.service.admin_model import (
+    ApiToken,
+    Invite,
+    LoginAttempt,
+    SettingsChange,
+    WebSession,
+)
 from rostersync.service.model import (
     Admin,
     AdminAction,
@@ -25,12 +33,16 @@ from rostersync.service.model import (
     SchoolRow,
 )
 from rostersync.service.ports import Checkpoint
+from rostersync.storage.access_repo import AccessRepo
 from rostersync.storage.admins_repo import AdminsRepo
 from rostersync.storage.districts_repo import DistrictsRepo
 from rostersync.storage.engine import create_store_engine
+from rostersync.storage.locks import named_lock
 from rostersync.storage.outbox_repo import OutboxRepo
+from rostersync.storage.review_repo import ReviewRepo
 from rostersync.storage.roster_repo import RosterRepo
 from rostersync.storage.runs_repo import RunsRepo
+from rostersync.storage.staging import SqliteStaging
 
 
 class SqlStore:
@@ -42,6 +54,14 @@ class SqlStore:
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)
+
+    def staging(self) -> SqliteStaging:
+        """A temporary file for one fetch (see ``storage.staging``); close it after use."""
+        return SqliteStaging()
+
+    def named_lock(self, name: str, *, wait_s: float = 0.0) -> AbstractContextManager[None]:
+        """A lock across processes, held for a ``with`` block (see ``storage/locks.py``)."""
+        return named_lock(self.engine, name, wait_s=wait_s)
 
     def dispose(self) -> None:
         """Close the pooled connections (at shutdown, or before deleting a SQLite file)."""
@@ -56,6 +76,8 @@ class _Repos:
         self.runs = RunsRepo(conn)
         self.admins = AdminsRepo(conn)
         self.outbox = OutboxRepo(conn)
+        self.access = AccessRepo(conn)
+        self.review = ReviewRepo(conn)
 
 
 class SqlUnitOfWork:
@@ -183,8 +205,78 @@ class SqlUnitOfWork:
     def pending_emails(self, limit: int = 100) -> list[OutboxMessage]:
         return self._open.outbox.pending_emails(limit)
 
+    def get_email(self, message_id: str) -> OutboxMessage | None:
+        return self._open.outbox.get_email(message_id)
+
     def mark_email_sent(self, message_id: str, at: datetime) -> None:
         self._open.outbox.mark_email_sent(message_id, at)
 
     def mark_email_failed(self, message_id: str, error: str) -> None:
         self._open.outbox.mark_email_failed(message_id, error)
+
+    # the dashboard: held changes by page, access, settings log
+    def held_changes_page(
+        self, run_id: str, *, entity: str | None, op: str | None, offset: int, limit: int
+    ) -> tuple[int, list[Change]]:
+        return self._open.review.held_changes_page(
+            run_id, entity=entity, op=op, offset=offset, limit=limit
+        )
+
+    def admins_by_email(self, email: str) -> list[Admin]:
+        return self._open.admins.admins_by_email(email)
+
+    def password_hash(self, email: str) -> str | None:
+        return self._open.access.password_hash(email)
+
+    def set_password_hash(self, email: str, password_hash: str) -> int:
+        return self._open.access.set_password_hash(email, password_hash)
+
+    def set_admin_notify(self, admin_id: str, notify: bool) -> None:
+        self._open.access.set_admin_notify(admin_id, notify)
+
+    def add_login_attempt(self, attempt: LoginAttempt) -> None:
+        self._open.access.add_login_attempt(attempt)
+
+    def count_login_failures(
+        self, *, email: str | None, client: str | None, since: datetime
+    ) -> int:
+        return self._open.access.count_login_failures(email=email, client=client, since=since)
+
+    def add_web_session(self, session: WebSession) -> None:
+        self._open.access.add_web_session(session)
+
+    def get_web_session(self, id_hash: str) -> WebSession | None:
+        return self._open.access.get_web_session(id_hash)
+
+    def delete_web_session(self, id_hash: str) -> None:
+        self._open.access.delete_web_session(id_hash)
+
+    def add_api_token(self, token: ApiToken) -> None:
+        self._open.access.add_api_token(token)
+
+    def api_token_by_hash(self, token_hash: str) -> ApiToken | None:
+        return self._open.access.api_token_by_hash(token_hash)
+
+    def list_api_tokens(self, email: str) -> list[ApiToken]:
+        return self._open.access.list_api_tokens(email)
+
+    def revoke_api_token(self, token_id: str, at: datetime) -> bool:
+        return self._open.access.revoke_api_token(token_id, at)
+
+    def touch_api_token(self, token_id: str, at: datetime) -> None:
+        self._open.access.touch_api_token(token_id, at)
+
+    def add_invite(self, invite: Invite) -> None:
+        self._open.access.add_invite(invite)
+
+    def get_invite(self, token_hash: str) -> Invite | None:
+        return self._open.access.get_invite(token_hash)
+
+    def use_invite(self, token_hash: str, at: datetime) -> None:
+        self._open.access.use_invite(token_hash, at)
+
+    def add_settings_change(self, change: SettingsChange) -> None:
+        self._open.review.add_settings_change(change)
+
+    def list_settings_changes(self, district_id: str, limit: int = 50) -> list[SettingsChange]:
+        return self._open.review.list_settings_changes(district_id, limit)

@@ -1,0 +1,145 @@
+"""One measured run, in a fresh process: the floor, or one sync of the district.
+
+The parent reads this process's CPU time and peak RSS from ``wait4``; this process reports
+what only it can see, as one JSON object on stdout: requests, records, roster rows written
+per table, and the CPU time spent writing roster changes (the apply phase).
+
+``python -m rostersync.bench.child floor BASE_URL TOKEN``
+``python -m rostersync.bench.child sync BASE_URL TOKEN DATABASE_URL``
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections import Counter
+from dataclasses import replace
+from typing import Any
+
+import msgspec
+from sqlalchemy import event
+
+from rostersync.service import districts
+from rostersync.service.context import Services
+from rostersync.service.ports import RosterSource
+from rostersync.service.sync import sync_district
+from rostersync.sources.clever import wire
+from rostersync.sources.clever.paging import iter_pages, list_uri
+from rostersync.sources.clever.source import MAX_PAGE_SIZE, CleverSource
+from rostersync.storage import SqlStore, upgrade_database
+from rostersync.storage.roster_repo import RosterRepo
+
+ROSTER_TABLES = ("accounts", "school_links", "classes", "memberships", "contact_links")
+_LISTS: dict[str, type[msgspec.Struct]] = {
+    "schools": wire.SchoolItem,
+    "terms": wire.TermItem,
+    "courses": wire.CourseItem,
+    "users": wire.UserItem,
+    "sections": wire.SectionItem,
+}
+
+
+def floor(base_url: str, token: str) -> dict[str, Any]:
+    """Fetch every list, decode each item into its wire Struct and hash it; keep nothing."""
+    source = CleverSource(base_url, token)
+    http = source._http  # the floor is the transport and paging alone
+    source.district()
+    records = 1
+    for path, item_type in _LISTS.items():
+        decoder = msgspec.json.Decoder(item_type)
+        for items in iter_pages(http, list_uri(path, MAX_PAGE_SIZE)):
+            for raw in items:
+                decoder.decode(raw)
+                hashlib.blake2b(raw, digest_size=16).digest()
+            records += len(items)
+    source.close()
+    return {"requests": source.requests_made, "records": records, "rows_written": {}}
+
+
+class _Meter:
+    """Counts roster rows written per table and the CPU time of the apply phase."""
+
+    def __init__(self) -> None:
+        self.rows: Counter[str] = Counter()
+        self.apply_cpu_s = 0.0
+        self.sources: list[CleverSource] = []
+
+    def on_execute(self, conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        verb = statement.lstrip().split(" ", 1)[0].upper()
+        if verb not in ("INSERT", "UPDATE", "DELETE"):
+            return
+        table = _target_table(statement)
+        if table in ROSTER_TABLES:
+            self.rows[table] += max(cursor.rowcount, 0)
+
+
+def _target_table(statement: str) -> str:
+    """The table an INSERT, UPDATE or DELETE statement writes to."""
+    words = statement.replace("(", " ").split()
+    verb = words[0].upper()
+    at = 2 if verb in ("INSERT", "DELETE") else 1
+    return words[at].strip('"').lower() if len(words) > at else ""
+
+
+def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
+    """Sync the district into the store (adding it on first use) and report the run."""
+    meter = _Meter()
+    upgrade_database(database_url)
+    store = SqlStore(database_url)
+    event.listen(store.engine, "after_cursor_execute", meter.on_execute)
+    _time_apply(meter)
+
+    def sources(base_url: str, token: str) -> RosterSource:
+        source = CleverSource(base_url, token)
+        meter.sources.append(source)
+        return source
+
+    services = Services(store=store, sources=sources, deliver_after_commit=False)
+    district_id = _district(services, store, base_url, token)
+    result = sync_district(services, district_id)
+    if result.error:
+        raise SystemExit(f"The benchmark sync failed: {result.error}")
+    outcomes = Counter(run.outcome.value for run in result.runs)
+    store.dispose()
+    return {
+        "requests": sum(s.requests_made for s in meter.sources),
+        "rows_written": dict(sorted(meter.rows.items())),
+        "apply_cpu_s": round(meter.apply_cpu_s, 3),
+        "outcomes": dict(outcomes),
+    }
+
+
+def _district(services: Services, store: SqlStore, base_url: str, token: str) -> str:
+    """The bench district, added on first use and pointed at this run's sandbox."""
+    with store.unit_of_work() as uow:
+        existing = uow.list_districts()
+        if existing:
+            uow.update_district(replace(existing[0], clever_base_url=base_url, clever_token=token))
+            uow.commit()
+            return existing[0].id
+    return districts.add_district(services, "Bench district", token, base_url).id
+
+
+def _time_apply(meter: _Meter) -> None:
+    original = RosterRepo.apply_changes
+
+    def timed(self: RosterRepo, *args: Any, **kwargs: Any) -> int:
+        start = time.process_time()
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            meter.apply_cpu_s += time.process_time() - start
+
+    RosterRepo.apply_changes = timed  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> None:
+    mode, base_url, token, *rest = argv
+    report = floor(base_url, token) if mode == "floor" else sync(base_url, token, rest[0])
+    print(json.dumps(report), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,154 @@
+"""A district fetch spilled to a temporary SQLite file, read back one school at a time.
+
+A sync fetches the whole district before it can judge any school (a school's contacts come
+through its students, its memberships through its sections), but a 1M-student district as
+Python objects takes several GB. So each record is encoded (msgpack) into this file as it
+arrives, indexed by the schools it belongs to, and the evaluation reads back one school's
+records at a time: memory is bounded by a page and a school, not by the district.
+
+The file lives in the system temporary directory with journaling and syncing off (it is
+thrown away after the run, and a crash loses nothing that matters) and is deleted on close.
+It uses the standard library's ``sqlite3`` directly: it is not the store, it needs no schema
+migrations, and it must work the same whichever database the store uses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import msgspec
+
+from rostersync.domain.records import RowProblem, SectionRecord, UserRecord
+
+_BATCH = 10_000
+_PRAGMAS = ("journal_mode=OFF", "synchronous=OFF", "cache_size=-8192", "temp_store=FILE")
+_SCHEMA = """
+CREATE TABLE users (id TEXT PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE direct (school TEXT NOT NULL, user_id TEXT NOT NULL, as_student INTEGER NOT NULL);
+CREATE TABLE students (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE contact_students (contact TEXT NOT NULL, student TEXT NOT NULL);
+CREATE TABLE sections (school TEXT NOT NULL, id TEXT NOT NULL, blob BLOB NOT NULL);
+CREATE TABLE problems (seq INTEGER PRIMARY KEY, school TEXT NOT NULL, blob BLOB NOT NULL);
+"""
+_INDEXES = """
+CREATE INDEX ix_direct ON direct (school, user_id);
+CREATE INDEX ix_contact_students ON contact_students (student);
+CREATE INDEX ix_sections ON sections (school, id);
+CREATE INDEX ix_problems ON problems (school, seq);
+"""
+_INSERTS = {
+    "users": "INSERT OR IGNORE INTO users VALUES (?, ?)",
+    "direct": "INSERT INTO direct VALUES (?, ?, ?)",
+    "students": "INSERT OR IGNORE INTO students VALUES (?)",
+    "contact_students": "INSERT INTO contact_students VALUES (?, ?)",
+    "sections": "INSERT INTO sections VALUES (?, ?, ?)",
+    "problems": "INSERT INTO problems (school, blob) VALUES (?, ?)",
+}
+_SCHOOL_USERS = """
+SELECT u.id, u.blob FROM direct d JOIN users u ON u.id = d.user_id WHERE d.school = ?1
+UNION
+SELECT u.id, u.blob FROM direct d
+  JOIN contact_students cs ON cs.student = d.user_id
+  JOIN users u ON u.id = cs.contact
+ WHERE d.school = ?1 AND d.as_student = 1
+ORDER BY 1
+"""
+_UNKNOWN_STUDENTS = """
+SELECT contact, student FROM contact_students
+ WHERE student NOT IN (SELECT id FROM students) ORDER BY rowid
+"""
+
+
+class SqliteStaging:
+    """The ``RosterStaging`` port: write a district's records, then read them per school."""
+
+    def __init__(self, directory: str | None = None) -> None:
+        handle, self._path = tempfile.mkstemp(
+            prefix="rostersync-fetch-", suffix=".db", dir=directory
+        )
+        os.close(handle)
+        self._db = sqlite3.connect(self._path, isolation_level=None)
+        for pragma in (
+            "journal_mode=OFF",
+            "synchronous=OFF",
+            "cache_size=-8192",
+            "temp_store=FILE",
+        ):
+            self._db.execute(f"PRAGMA {pragma}")
+        self._db.executescript(_SCHEMA)
+        self._db.execute("BEGIN")
+        self._pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _INSERTS}
+        self._encode = msgspec.msgpack.Encoder().encode
+        self._user = msgspec.msgpack.Decoder(UserRecord)
+        self._section = msgspec.msgpack.Decoder(SectionRecord)
+        self._problem = msgspec.msgpack.Decoder(RowProblem)
+
+    # writing (during the fetch)
+    def add_user(
+        self, user: UserRecord, schools: Sequence[tuple[str, bool]], students: Sequence[str]
+    ) -> None:
+        """A user, the schools it belongs to directly (and whether as a student there), and
+        the students it is a contact of."""
+        self._add("users", (user.source_id, self._encode(user)))
+        for school, as_student in schools:
+            self._add("direct", (school, user.source_id, int(as_student)))
+        if user.student is not None:
+            self._add("students", (user.source_id,))
+        for student in students:
+            self._add("contact_students", (user.source_id, student))
+
+    def add_section(self, section: SectionRecord) -> None:
+        self._add("sections", (section.school_id, section.source_id, self._encode(section)))
+
+    def add_problem(self, problem: RowProblem) -> None:
+        self._add("problems", (problem.school_id, self._encode(problem)))
+
+    def finish(self) -> None:
+        """Write what is pending and index the file for reading by school."""
+        for name in _INSERTS:
+            self._flush(name)
+        self._db.execute("COMMIT")
+        self._db.executescript(_INDEXES)
+
+    # reading (during the evaluation)
+    def school_users(self, school_id: str) -> Iterator[UserRecord]:
+        """The users of a school: its students, teachers and staff, and their contacts."""
+        for _, blob in self._db.execute(_SCHOOL_USERS, (school_id,)):
+            yield self._user.decode(blob)
+
+    def school_sections(self, school_id: str) -> Iterator[SectionRecord]:
+        query = "SELECT blob FROM sections WHERE school = ? ORDER BY id"
+        for (blob,) in self._db.execute(query, (school_id,)):
+            yield self._section.decode(blob)
+
+    def problems(self, school_id: str) -> list[RowProblem]:
+        """The row problems of a school, and those tied to no school, in the order found."""
+        query = "SELECT blob FROM problems WHERE school IN ('', ?) ORDER BY seq"
+        return [self._problem.decode(blob) for (blob,) in self._db.execute(query, (school_id,))]
+
+    def unknown_students(self) -> list[tuple[str, str]]:
+        """(contact, student) pairs naming a student who is not in the fetch."""
+        return [(c, s) for c, s in self._db.execute(_UNKNOWN_STUDENTS)]
+
+    def close(self) -> None:
+        self._db.close()
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path + suffix)
+
+    def _add(self, name: str, row: tuple[Any, ...]) -> None:
+        pending = self._pending[name]
+        pending.append(row)
+        if len(pending) >= _BATCH:
+            self._flush(name)
+
+    def _flush(self, name: str) -> None:
+        pending = self._pending[name]
+        if pending:
+            self._db.executemany(_INSERTS[name], pending)
+            pending.clear()
