@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from rostersync.service.auth import MAX_FAILURES_PER_EMAIL
+from rostersync.service.auth import MAX_FAILURES_PER_CLIENT, MAX_FAILURES_PER_EMAIL
 from rostersync.web.app import SESSION_COOKIE
 from tests.web.conftest import (
     DISTRICT_ADMIN,
@@ -200,3 +200,18 @@ def test_removing_an_admin_ends_their_access(web: WebEnv) -> None:
         conn.execute(text("DELETE FROM admins WHERE email = :e"), {"e": SCHOOL_ADMIN})
     assert browser.get("/schools").status_code == 303
     assert_problem(web.api("school").get("/api/v1/schools"), 401)
+
+
+def test_one_client_trying_many_emails_is_throttled(web: WebEnv) -> None:
+    browser = web.client()
+    token = csrf_of(browser.get("/login").text)
+    for n in range(MAX_FAILURES_PER_CLIENT):
+        answer = browser.post(
+            "/login",
+            data={"email": f"guess{n}@alpha.example", "password": "x", "csrf_token": token},
+        )
+        assert answer.status_code == 401
+    answer = browser.post(
+        "/login", data={"email": DISTRICT_ADMIN, "password": PASSWORD, "csrf_token": token}
+    )
+    assert answer.status_code == 429

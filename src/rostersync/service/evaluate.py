@@ -21,12 +21,21 @@ from rostersync.domain.state import (
     on_transient_failure,
 )
 from rostersync.errors import NotFoundError
-from rostersync.service.assess import assess
+from rostersync.service.assess import Assessment, assess
 from rostersync.service.context import Services
 from rostersync.service.emails import hold_email
 from rostersync.service.ids import new_id
 from rostersync.service.model import DistrictConfig, RunRecord, SchoolRow
 from rostersync.service.ports import UnitOfWork
+from rostersync.service.unchanged import Stamps
+
+
+@dataclass(frozen=True, slots=True)
+class InputCheck:
+    """The digest of the inputs a school is evaluated from, and the run's stamps."""
+
+    digest: str
+    stamps: Stamps
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,18 +58,24 @@ def fresh_school(uow: UnitOfWork, school_id: str) -> SchoolRow:
 
 
 def evaluate_school(
-    services: Services, verdict: SchoolVerdict, desired: SchoolRoster, problems: list[RowProblem]
+    services: Services,
+    verdict: SchoolVerdict,
+    desired: SchoolRoster,
+    problems: list[RowProblem],
+    check: InputCheck | None = None,
 ) -> RunRecord:
-    """Diff, run the policies, then apply or hold: all in one transaction."""
+    """Diff, run the policies, then apply or hold: all in one transaction. With ``check``,
+    a roster left matching its inputs stores their digest (see ``service.unchanged``)."""
     now = services.clock.now()
     with services.store.unit_of_work() as uow:
         uow.lock_district(verdict.school.district_id)
         school = fresh_school(uow, verdict.school.id)
+        before = uow.roster_total(school.district_id) if check is not None else 0
         current = uow.load_roster(school.id)
         assessment = assess(current, desired, verdict.config.policy)
         services.checkpoint("mid_diff")
         change_set = assessment.change_set
-        base = _run(verdict, school, now, problems, change_set)
+        base = new_run(verdict, school, now, problems, change_set)
         if assessment.hold_kind is not None:
             transition = on_hold(school.status, assessment.hold_kind, now)
             run = replace(
@@ -71,25 +86,48 @@ def evaluate_school(
                 counts=current.counts(),
             )
             uow.add_run(run, held=change_set)
-        elif change_set.is_empty():
-            transition = on_success(school.status, now)
-            run = replace(base, outcome=Outcome.UNCHANGED, counts=current.counts())
-            uow.add_run(run)
         else:
-            rows = uow.apply_changes(school, change_set, services.checkpoint)
             transition = on_success(school.status, now)
-            run = replace(
-                base,
-                outcome=Outcome.APPLIED,
-                counts=desired.counts(),
-                rows_written=rows,
-                roster_version=school.roster_version + 1,
-            )
-            uow.add_run(run)
+            run = _apply(services, uow, school, base, assessment)
         _save(services, uow, school, transition, run, change_set)
+        if check is not None:
+            _store_check(uow, school, run, check, before)
         uow.commit()
     services.checkpoint("after_commit")
     return run
+
+
+def _apply(
+    services: Services, uow: UnitOfWork, school: SchoolRow, base: RunRecord, assessment: Assessment
+) -> RunRecord:
+    """Write the change set, if any; the run that records it."""
+    if assessment.change_set.is_empty():
+        run = replace(base, outcome=Outcome.UNCHANGED, counts=assessment.current.counts())
+    else:
+        rows = uow.apply_changes(school, assessment.change_set, services.checkpoint)
+        run = replace(
+            base,
+            outcome=Outcome.APPLIED,
+            counts=assessment.desired.counts(),
+            rows_written=rows,
+            roster_version=school.roster_version + 1,
+        )
+    uow.add_run(run)
+    return run
+
+
+def _store_check(
+    uow: UnitOfWork, school: SchoolRow, run: RunRecord, check: InputCheck, before: int
+) -> None:
+    """Keep the digest of a roster that now matches its inputs; forget it on a hold."""
+    if run.outcome is Outcome.HELD:
+        uow.save_input_check(school.id, None, 0)
+        check.stamps.observe(before, before)
+        return
+    after = uow.roster_total(school.district_id)
+    uow.save_input_check(school.id, check.digest, after)
+    check.stamps.observe(before, after)
+    check.stamps.verified[school.id] = check.digest
 
 
 def record_failure(
@@ -111,19 +149,20 @@ def record_failure(
         if held is HoldKind.DISCONNECTED:
             findings = (Finding(HoldKind.DISCONNECTED, rule or "disconnected", message),)
         run = replace(
-            _run(verdict, school, now, [], ChangeSet(school.source_id)),
+            new_run(verdict, school, now, [], ChangeSet(school.source_id)),
             outcome=Outcome.FAILED,
             hold_kind=held,
             error=message,
             findings=findings,
         )
         uow.add_run(run)
+        uow.save_input_check(school.id, None, 0)
         _save(services, uow, school, transition, run, None)
         uow.commit()
     return run
 
 
-def _run(
+def new_run(
     verdict: SchoolVerdict,
     school: SchoolRow,
     now: datetime,

@@ -46,6 +46,8 @@ class FetchedDistrict:
     staging: RosterStaging
     unknown: list[RowProblem]
     requests: int
+    # Per school (source id), a digest of its staged records (``RosterStaging.input_digests``).
+    digests: dict[str, str]
 
 
 def split(items: Iterable[T | RowProblem], problems: Callable[[RowProblem], None]) -> Iterator[T]:
@@ -92,14 +94,22 @@ def fetch_district(
     staging.finish()
     unknown = [unknown_student(c, s) for c, s in staging.unknown_students()]
     return FetchedDistrict(
-        district, schools, terms, courses, staging, unknown, source.requests_made
+        district,
+        schools,
+        terms,
+        courses,
+        staging,
+        unknown,
+        source.requests_made,
+        staging.input_digests(),
     )
 
 
 def school_roster(
-    fetched: FetchedDistrict, school_source_id: str
+    fetched: FetchedDistrict, school_source_id: str, staged: list[RowProblem] | None = None
 ) -> tuple[SchoolRoster, list[RowProblem]]:
-    """The school's desired roster and the row problems its report shows."""
+    """The school's desired roster and the row problems its report shows (``staged``: its
+    staged problems, when the caller already read them)."""
     staging = fetched.staging
     roster, built = build_school_roster(
         school_source_id,
@@ -109,7 +119,7 @@ def school_roster(
         fetched.courses,
         fetched.unknown,
     )
-    problems = staging.problems(school_source_id)
+    problems = list(staged) if staged is not None else staging.problems(school_source_id)
     problems += problems_for_school(built, school_source_id)
     return roster, problems
 

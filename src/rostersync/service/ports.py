@@ -128,6 +128,18 @@ class UnitOfWork(Protocol):
         """
         ...
 
+    def roster_total(self, district_id: str) -> int:
+        """The sum of the district's schools' roster versions: it moves on any apply."""
+        ...
+
+    def input_check(self, school_id: str) -> tuple[str, int] | None:
+        """The school's stored input digest and the roster total it was verified at."""
+        ...
+
+    def save_input_check(self, school_id: str, digest: str | None, stamp: int) -> None:
+        """Store (or, with ``None``, forget) the digest the school's roster was verified at."""
+        ...
+
     # runs
     def add_run(self, run: RunRecord, held: ChangeSet | None = None) -> None:
         """Store a run; a held run also stores its change set for review and approval."""
@@ -254,6 +266,10 @@ class RosterStaging(Protocol):
 
     def unknown_students(self) -> list[tuple[str, str]]:
         """(contact, student) pairs naming a student who is not a student of the fetch."""
+        ...
+
+    def input_digests(self) -> dict[str, str]:
+        """Per school, a digest of the staged records its roster is built from."""
         ...
 
     def close(self) -> None: ...

@@ -11,10 +11,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from rostersync.domain.changes import ChangeSet
 from rostersync.domain.records import SchoolRecord
 from rostersync.errors import NotFoundError, SourceError, TokenInvalidError
 from rostersync.service.context import Services
-from rostersync.service.evaluate import SchoolVerdict, evaluate_school, record_failure
+from rostersync.service.evaluate import (
+    InputCheck,
+    SchoolVerdict,
+    evaluate_school,
+    new_run,
+    record_failure,
+)
 from rostersync.service.fetch import (
     FetchedDistrict,
     district_breakage,
@@ -23,6 +30,13 @@ from rostersync.service.fetch import (
 )
 from rostersync.service.model import DistrictConfig, Plan, RunRecord, SchoolRow
 from rostersync.service.outbox import deliver_pending
+from rostersync.service.unchanged import (
+    Stamps,
+    restamp,
+    school_digest,
+    shared_digest,
+    skip_if_unchanged,
+)
 
 
 @dataclass(slots=True)
@@ -127,6 +141,8 @@ def _evaluate_all(
 ) -> list[RunRecord]:
     _register_schools(services, config, list(fetched.schools.values()))
     broken = district_breakage(fetched.district)
+    shared = shared_digest(fetched.terms, fetched.courses, fetched.unknown, config.policy)
+    stamps = Stamps()
     runs: list[RunRecord] = []
     for school in _targets(services, config, refs):
         verdict = SchoolVerdict(
@@ -150,9 +166,28 @@ def _evaluate_all(
                 record_failure(services, verdict, message, fatal=True, rule="school_unshared")
             )
         else:
-            desired, problems = school_roster(fetched, school.source_id)
-            runs.append(evaluate_school(services, verdict, desired, problems))
+            runs.append(_evaluate_one(services, verdict, fetched, shared, stamps))
+    restamp(services, config.id, stamps)
     return runs
+
+
+def _evaluate_one(
+    services: Services,
+    verdict: SchoolVerdict,
+    fetched: FetchedDistrict,
+    shared: str,
+    stamps: Stamps,
+) -> RunRecord:
+    """Skip the school if its inputs did not change since it was verified; else check it."""
+    school = verdict.school
+    staged = fetched.staging.problems(school.source_id)
+    digest = school_digest(shared, fetched.digests.get(school.source_id, ""), staged)
+    base = new_run(verdict, school, services.clock.now(), [], ChangeSet(school.source_id))
+    skipped = skip_if_unchanged(services, school, digest, stamps, base)
+    if skipped is not None:
+        return skipped
+    desired, problems = school_roster(fetched, school.source_id, staged)
+    return evaluate_school(services, verdict, desired, problems, InputCheck(digest, stamps))
 
 
 def _fail_all(

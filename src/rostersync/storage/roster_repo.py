@@ -14,19 +14,27 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, bindparam, delete, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    String,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from rostersync.domain.changes import ChangeSet
-from rostersync.domain.roster import ClassInfo, LinkInfo, SchoolRoster
+from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
 from rostersync.service.ports import Checkpoint
 from rostersync.storage.codec import (
     ACCOUNT_COLUMNS,
     CLASS_COLUMNS,
     account_columns,
-    account_from_row,
     class_columns,
-    class_from_row,
 )
 from rostersync.storage.roster_plan import RosterPlan, plan_changes
 from rostersync.storage.statements import upsert_insert
@@ -57,30 +65,45 @@ class RosterRepo:
         self._conn = conn
 
     def load_roster(self, school_id: str) -> SchoolRoster:
-        """What is applied for the school now: linked accounts, live classes and links."""
+        """What is applied for the school now: linked accounts, live classes and links.
+
+        Read with the driver's own cursor, in the connection's transaction: building
+        SQLAlchemy rows and mappings for every stored row cost more than the diff."""
         roster = SchoolRoster(school_id=school_id)
-        linked = (
-            select(school_links.c.role, accounts)
-            .join(accounts, accounts.c.id == school_links.c.account_id)
-            .where(school_links.c.school_id == school_id)
-        )
-        for row in self._conn.execute(linked):
-            account = account_from_row(row._mapping)
-            roster.accounts[account.source_id] = account
-            roster.links.add((account.source_id, row.role))
-        live = select(classes).where(
-            classes.c.school_id == school_id, classes.c.archived.is_(False)
-        )
-        for row in self._conn.execute(live):
-            roster.classes[row.source_id] = class_from_row(row._mapping)
-        members = select(memberships).where(memberships.c.school_id == school_id)
-        for row in self._conn.execute(members):
-            roster.memberships.add((row.class_source_id, row.account_source_id, row.role))
-        contacts = select(contact_links).where(contact_links.c.school_id == school_id)
-        for row in self._conn.execute(contacts):
-            key = (row.contact_source_id, row.student_source_id)
-            roster.contact_links[key] = LinkInfo(relationship=row.relationship, type=row.type)
+        cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        mark = "?" if self._conn.dialect.paramstyle == "qmark" else "%s"
+        try:
+            cursor.execute(_LINKED.format(mark=mark), (school_id,))
+            for role, source_id, roles, *fields in cursor.fetchall():
+                account = Account(source_id, tuple(roles.split(",")) if roles else (), *fields)
+                roster.accounts[source_id] = account
+                roster.links.add((source_id, role))
+            cursor.execute(_LIVE.format(mark=mark), (school_id,))
+            roster.classes = {row[0]: ClassInfo(*row) for row in cursor.fetchall()}
+            cursor.execute(_MEMBERS.format(mark=mark), (school_id,))
+            roster.memberships = set(cursor.fetchall())
+            cursor.execute(_CONTACTS.format(mark=mark), (school_id,))
+            roster.contact_links = {(c, s): LinkInfo(r, t) for c, s, r, t in cursor.fetchall()}
+        finally:
+            cursor.close()
         return roster
+
+    def roster_total(self, district_id: str) -> int:
+        total = select(func.coalesce(func.sum(schools.c.roster_version), 0))
+        return int(
+            self._conn.execute(total.where(schools.c.district_id == district_id)).scalar_one()
+        )
+
+    def input_check(self, school_id: str) -> tuple[str, int] | None:
+        stmt = select(schools.c.input_digest, schools.c.digest_stamp)
+        row = self._conn.execute(stmt.where(schools.c.id == school_id)).first()
+        if row is None or row.input_digest is None or row.digest_stamp is None:
+            return None
+        return str(row.input_digest), int(row.digest_stamp)
+
+    def save_input_check(self, school_id: str, digest: str | None, stamp: int) -> None:
+        values = {"input_digest": digest, "digest_stamp": stamp if digest is not None else None}
+        self._conn.execute(update(schools).where(schools.c.id == school_id).values(values))
 
     def apply_changes(
         self, school: SchoolRow, change_set: ChangeSet, checkpoint: Checkpoint | None = None
@@ -102,6 +125,23 @@ class RosterRepo:
 
 
 _MEMBER_KEYS = ("class_source_id", "account_source_id", "role")
+# Columns in the order of ``Account`` and ``ClassInfo`` (after the keys), so rows unpack.
+_LINKED = (
+    "SELECT l.role, a.source_id, a.roles, a.first_name, a.middle_name, a.last_name, a.email,"
+    " a.sis_id, a.number, a.grade, a.phone"
+    " FROM school_links l JOIN accounts a ON a.id = l.account_id WHERE l.school_id = {mark}"
+)
+_LIVE = (
+    "SELECT source_id, name, subject, period, grade, section_number, sis_id, term, course"
+    " FROM classes WHERE school_id = {mark} AND NOT archived"
+)
+_MEMBERS = (
+    "SELECT class_source_id, account_source_id, role FROM memberships WHERE school_id = {mark}"
+)
+_CONTACTS = (
+    "SELECT contact_source_id, student_source_id, relationship, type FROM contact_links"
+    " WHERE school_id = {mark}"
+)
 
 
 def _updated_account_keys(plan: RosterPlan) -> Params:

@@ -15,6 +15,7 @@ migrations, and it must work the same whichever database the store uses.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import sqlite3
 import tempfile
@@ -28,11 +29,12 @@ from rostersync.domain.records import RowProblem, SectionRecord, UserRecord
 _BATCH = 10_000
 _PRAGMAS = ("journal_mode=OFF", "synchronous=OFF", "cache_size=-8192", "temp_store=FILE")
 _SCHEMA = """
-CREATE TABLE users (id TEXT PRIMARY KEY, blob BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE users (id TEXT PRIMARY KEY, h INTEGER NOT NULL, blob BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE direct (school TEXT NOT NULL, user_id TEXT NOT NULL, as_student INTEGER NOT NULL);
 CREATE TABLE students (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE contact_students (contact TEXT NOT NULL, student TEXT NOT NULL);
-CREATE TABLE sections (school TEXT NOT NULL, id TEXT NOT NULL, blob BLOB NOT NULL);
+CREATE TABLE sections (school TEXT NOT NULL, id TEXT NOT NULL, h INTEGER NOT NULL,
+                       blob BLOB NOT NULL);
 CREATE TABLE problems (seq INTEGER PRIMARY KEY, school TEXT NOT NULL, blob BLOB NOT NULL);
 """
 _INDEXES = """
@@ -42,11 +44,11 @@ CREATE INDEX ix_sections ON sections (school, id);
 CREATE INDEX ix_problems ON problems (school, seq);
 """
 _INSERTS = {
-    "users": "INSERT OR IGNORE INTO users VALUES (?, ?)",
+    "users": "INSERT OR IGNORE INTO users VALUES (?, ?, ?)",
     "direct": "INSERT INTO direct VALUES (?, ?, ?)",
     "students": "INSERT OR IGNORE INTO students VALUES (?)",
     "contact_students": "INSERT INTO contact_students VALUES (?, ?)",
-    "sections": "INSERT INTO sections VALUES (?, ?, ?)",
+    "sections": "INSERT INTO sections VALUES (?, ?, ?, ?)",
     "problems": "INSERT INTO problems (school, blob) VALUES (?, ?)",
 }
 _SCHOOL_USERS = """
@@ -57,6 +59,21 @@ SELECT u.id, u.blob FROM direct d
   JOIN users u ON u.id = cs.contact
  WHERE d.school = ?1 AND d.as_student = 1
 ORDER BY 1
+"""
+# Per school: how many staged inputs it has and two 31-bit sums of their hashes, an
+# order-free digest of the multiset computed inside SQLite (no Python per row). Each kind
+# (direct users, contacts through its students, sections) is summed on its own.
+_DIGEST_PARTS = (
+    "SELECT d.school, u.h FROM direct d JOIN users u ON u.id = d.user_id",
+    """SELECT d.school, u.h FROM direct d
+  JOIN contact_students cs ON cs.student = d.user_id
+  JOIN users u ON u.id = cs.contact
+ WHERE d.as_student = 1""",
+    "SELECT school, h FROM sections",
+)
+_DIGEST = """
+SELECT school, count(*), sum(h & 2147483647), sum((h >> 31) & 2147483647)
+  FROM ({part}) GROUP BY school
 """
 _UNKNOWN_STUDENTS = """
 SELECT contact, student FROM contact_students
@@ -94,7 +111,8 @@ class SqliteStaging:
     ) -> None:
         """A user, the schools it belongs to directly (and whether as a student there), and
         the students it is a contact of."""
-        self._add("users", (user.source_id, self._encode(user)))
+        blob = self._encode(user)
+        self._add("users", (user.source_id, _hash(blob), blob))
         for school, as_student in schools:
             self._add("direct", (school, user.source_id, int(as_student)))
         if user.student is not None:
@@ -103,7 +121,8 @@ class SqliteStaging:
             self._add("contact_students", (user.source_id, student))
 
     def add_section(self, section: SectionRecord) -> None:
-        self._add("sections", (section.school_id, section.source_id, self._encode(section)))
+        blob = self._encode(section)
+        self._add("sections", (section.school_id, section.source_id, _hash(blob), blob))
 
     def add_problem(self, problem: RowProblem) -> None:
         self._add("problems", (problem.school_id, self._encode(problem)))
@@ -131,6 +150,16 @@ class SqliteStaging:
         query = "SELECT blob FROM problems WHERE school IN ('', ?) ORDER BY seq"
         return [self._problem.decode(blob) for (blob,) in self._db.execute(query, (school_id,))]
 
+    def input_digests(self) -> dict[str, str]:
+        """Per school, a digest of every staged record its roster is built from: its users,
+        the contacts of its students and its sections (problems and the small tables are
+        for the caller to add)."""
+        parts: dict[str, list[str]] = {}
+        for kind, part in enumerate(_DIGEST_PARTS):
+            for school, count, low, high in self._db.execute(_DIGEST.format(part=part)):
+                parts.setdefault(school, []).append(f"{kind}:{count}:{low}:{high}")
+        return {school: ",".join(values) for school, values in parts.items()}
+
     def unknown_students(self) -> list[tuple[str, str]]:
         """(contact, student) pairs naming a student who is not in the fetch."""
         return [(c, s) for c, s in self._db.execute(_UNKNOWN_STUDENTS)]
@@ -152,3 +181,8 @@ class SqliteStaging:
         if pending:
             self._db.executemany(_INSERTS[name], pending)
             pending.clear()
+
+
+def _hash(blob: bytes) -> int:
+    """A 62-bit hash of a staged record (non-negative, so SQLite sums its halves exactly)."""
+    return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "little") >> 2

@@ -117,6 +117,11 @@ schools = Table(
     Column("last_success_at", UTCDateTime, nullable=True),
     Column("last_error", Text, nullable=False, default=""),
     Column("roster_version", Integer, nullable=False, default=0),
+    # The digest of the school's inputs when a run last verified its roster, and the
+    # district's total roster version then (see service.unchanged): both must match for a
+    # resync to skip the school.
+    Column("input_digest", String, nullable=True),
+    Column("digest_stamp", Integer, nullable=True),
     UniqueConstraint("district_id", "source_id"),
     Index(None, "source_id"),
 )

@@ -170,6 +170,15 @@ class SqlUnitOfWork:
         """Write a change set to the school's roster; bump its roster version."""
         return self._open.roster.apply_changes(school, change_set, checkpoint)
 
+    def roster_total(self, district_id: str) -> int:
+        return self._open.roster.roster_total(district_id)
+
+    def input_check(self, school_id: str) -> tuple[str, int] | None:
+        return self._open.roster.input_check(school_id)
+
+    def save_input_check(self, school_id: str, digest: str | None, stamp: int) -> None:
+        self._open.roster.save_input_check(school_id, digest, stamp)
+
     # runs
     def add_run(self, run: RunRecord, held: ChangeSet | None = None) -> None:
         self._open.runs.add_run(run, held)

@@ -1,0 +1,151 @@
+"""Skip a healthy school whose inputs did not change since its roster was last verified.
+
+Building, loading and diffing a school costs far more than fetching it, and on most resyncs
+most schools are unchanged. So a run that applies a school's roster (or finds nothing to
+change) stores the digest of the school's inputs: its staged records, its row problems and
+those of the district, the terms and courses, the policy. The next run may skip the school,
+recording an ``unchanged`` run with the last run's counts and problems, only when
+
+- the school is healthy (a held school must be re-evaluated: it may resume on its own; a
+  never-synced or failing one has nothing verified to compare with);
+- its last run applied or found nothing to change;
+- the digest of this fetch equals the stored one;
+- the district's total roster version equals the stamp stored with the digest. Accounts are
+  shared between schools, so any apply anywhere in the district (a confirm-removals, another
+  run, a partial run) changes the total and forces a full check everywhere.
+
+Within one run, the schools verified before another school applied are restamped at the end
+(``Stamps``), but only when every change of the total during the run was one of this run's
+own applies: those are made from the same fetch, so they agree with every verified school.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+
+from rostersync.domain.policy import Policy
+from rostersync.domain.records import CourseRecord, RowProblem, TermRecord
+from rostersync.domain.state import Outcome, SyncState, on_success
+from rostersync.service.context import Services
+from rostersync.service.ids import new_id
+from rostersync.service.model import RunRecord, SchoolRow
+from rostersync.service.ports import UnitOfWork
+
+# Bump when the mapping or the roster rules change, so stored digests stop matching.
+DIGEST_VERSION = "1"
+
+
+@dataclass(slots=True)
+class Stamps:
+    """The district's roster total as this run sees it, and the schools it verified."""
+
+    start: int | None = None
+    expected: int | None = None
+    foreign: bool = False
+    verified: dict[str, str] = field(default_factory=dict)
+    applied: bool = False
+
+    def observe(self, before: int, after: int) -> None:
+        """Record one of this run's transactions: the total it found and the one it left."""
+        if self.start is None:
+            self.start = before
+        if self.expected is not None and before != self.expected:
+            self.foreign = True
+        self.expected = after
+        self.applied = self.applied or after != before
+
+    def accepts(self, stamp: int, total: int) -> bool:
+        """Whether a roster verified at total ``stamp`` still is, the total being ``total``:
+        nothing applied since, or only this run's own applies (made from the same fetch)."""
+        if stamp == total:
+            return True
+        own_only = not self.foreign and total == self.expected
+        return own_only and stamp == self.start
+
+
+def shared_digest(
+    terms: dict[str, TermRecord],
+    courses: dict[str, CourseRecord],
+    unknown: list[RowProblem],
+    policy: Policy,
+) -> str:
+    """The part of every school's digest that is the same for the whole district."""
+    policy_values = [
+        sorted(v) if isinstance(v, frozenset) else v
+        for v in (getattr(policy, f.name) for f in fields(policy))
+    ]
+    text = repr(
+        (DIGEST_VERSION, sorted(terms.items()), sorted(courses.items()), unknown, policy_values)
+    )
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def school_digest(shared: str, staged: str, problems: list[RowProblem]) -> str:
+    """One school's digest: the shared part, its staged records and its row problems."""
+    text = repr((shared, staged, problems))
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+
+
+def skip_if_unchanged(
+    services: Services, school: SchoolRow, digest: str, stamps: Stamps, base: RunRecord
+) -> RunRecord | None:
+    """Record an ``unchanged`` run without building the roster, or ``None`` if the school
+    needs a full check. ``base`` is the run to record (ids, trigger, requests)."""
+    if school.status.state is not SyncState.HEALTHY:
+        return None
+    with services.store.unit_of_work() as uow:
+        uow.lock_district(school.district_id)
+        current = uow.get_school(school.id)
+        total = uow.roster_total(school.district_id)
+        last = _verified_run(uow, current, digest, lambda stamp: stamps.accepts(stamp, total))
+        if current is None or last is None:
+            return None
+        now = services.clock.now()
+        run = replace(
+            base,
+            id=new_id("run"),
+            finished_at=now,
+            outcome=Outcome.UNCHANGED,
+            problems=last.problems,
+            counts=last.counts,
+            roster_version=current.roster_version,
+        )
+        uow.add_run(run)
+        uow.save_status(current.id, on_success(current.status, now).status)
+        uow.commit()
+    stamps.observe(total, total)
+    stamps.verified[school.id] = digest
+    return run
+
+
+def _verified_run(
+    uow: UnitOfWork, school: SchoolRow | None, digest: str, accepts: Callable[[int], bool]
+) -> RunRecord | None:
+    """The school's last run, if it verified the roster for exactly these inputs."""
+    if school is None or school.status.state is not SyncState.HEALTHY:
+        return None
+    check = uow.input_check(school.id)
+    if check is None or check[0] != digest:
+        return None
+    if not accepts(check[1]):
+        return None
+    runs = uow.list_runs(school.id, limit=1)
+    if not runs or runs[0].outcome not in (Outcome.APPLIED, Outcome.UNCHANGED):
+        return None
+    return runs[0]
+
+
+def restamp(services: Services, district_id: str, stamps: Stamps) -> None:
+    """After a run that applied, restamp the schools it verified (see the module notes)."""
+    if not stamps.applied or stamps.foreign or not stamps.verified:
+        return
+    with services.store.unit_of_work() as uow:
+        uow.lock_district(district_id)
+        total = uow.roster_total(district_id)
+        if total != stamps.expected:
+            return
+        for school_id, digest in stamps.verified.items():
+            uow.save_input_check(school_id, digest, total)
+        uow.commit()
