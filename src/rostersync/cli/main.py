@@ -64,9 +64,10 @@ def serve(
         return
     from rostersync.web.server import run_server
 
+    scheduled = not no_scheduler and not settings.broker_url
     console.print(
         f"rostersync serving the dashboard on http://{host}:{port}/ "
-        f"({'without' if no_scheduler else 'with'} the scheduler); Ctrl-C to stop.",
+        f"({'with' if scheduled else 'without'} the in-process scheduler); Ctrl-C to stop.",
         highlight=False,
     )
     # uvicorn shuts down gracefully on Ctrl-C, then re-raises it: that is a clean stop.

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from rostersync.errors import NotFoundError
 from rostersync.service import holds
 from rostersync.service.context import Services
+from rostersync.service.jobs import job_runner
 from rostersync.service.model import Admin, DistrictConfig, SchoolRow
 from rostersync.service.queries import SchoolReport, SchoolStatusView, school_report, school_status
 
@@ -112,16 +113,22 @@ def check_new_data(
     services: Services, principal: Principal, ref: str, *, confirmed: bool
 ) -> holds.ActionResult:
     school = school_in_scope(services, principal, ref)
-    return holds.check_new_data(services, school.id, actor=principal.email, confirmed=confirmed)
+    return job_runner(services).hold_action(
+        services, holds.CHECK_NEW_DATA, school.id, actor=principal.email, confirmed=confirmed
+    )
 
 
 def confirm_removals(
     services: Services, principal: Principal, ref: str, *, run_id: str | None
 ) -> holds.ActionResult:
     school = school_in_scope(services, principal, ref)
-    return holds.confirm_removals(services, school.id, actor=principal.email, run_id=run_id)
+    return job_runner(services).hold_action(
+        services, holds.CONFIRM_REMOVALS, school.id, actor=principal.email, run_id=run_id
+    )
 
 
 def reconnect(services: Services, principal: Principal, ref: str) -> holds.ActionResult:
     school = school_in_scope(services, principal, ref)
-    return holds.reconnect(services, school.id, actor=principal.email)
+    return job_runner(services).hold_action(
+        services, holds.RECONNECT, school.id, actor=principal.email
+    )

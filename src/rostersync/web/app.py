@@ -14,12 +14,13 @@ from importlib.metadata import PackageNotFoundError, version
 
 from argon2 import PasswordHasher
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from rostersync.service.auth import SESSION_LIFETIME, Auth
 from rostersync.service.context import Services
+from rostersync.service.health import web_health, web_metrics
 from rostersync.settings import Settings
 from rostersync.web import (
     api_districts,
@@ -122,14 +123,25 @@ def create_app(services: Services, config: WebConfig) -> FastAPI:
     app.mount("/static", StaticFiles(packages=[("rostersync.web", "static")]), name="static")
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+    def healthz() -> Response:
+        status, body, content_type = web_health(services)
+        return Response(body, status, media_type=content_type)
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        status, body, content_type = web_metrics()
+        return Response(body, status, media_type=content_type)
 
     return app
 
 
 def app_from_settings(services: Services, settings: Settings, *, scheduler: bool = True) -> FastAPI:
-    """The app ``rostersync serve`` runs: key from the settings, scheduler on by default."""
+    """The app ``rostersync serve`` runs: key from the settings, scheduler on by default.
+
+    With a broker (``ROSTERSYNC_BROKER_URL``), ``rostersync beat`` schedules syncs on the
+    workers, so the in-process scheduler stays off.
+    """
+    scheduler = scheduler and not settings.broker_url
     secure = (settings.public_url or "").lower().startswith("https://")
     config = WebConfig(
         secret_key=load_secret_key(settings.secret_key, settings.secret_key_file),
