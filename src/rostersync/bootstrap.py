@@ -11,12 +11,14 @@ import sys
 
 from rostersync.errors import ConfigurationError
 from rostersync.notify import ConsoleMailer, mailer_from_settings
+from rostersync.secret_key import load_secret_key
 from rostersync.service.context import Services, no_checkpoint
 from rostersync.service.jobs import JobRunner
 from rostersync.service.ports import Checkpoint, Mailer, RosterSource
 from rostersync.settings import Settings, load_settings
 from rostersync.sources.clever.source import CleverSource
 from rostersync.storage import SqlStore
+from rostersync.storage.crypto import TokenCipher
 from rostersync.storage.migrate import upgrade_database
 
 # A test seam: a subprocess started with this variable kills itself with SIGKILL at the named
@@ -60,12 +62,30 @@ def build_job_runner(settings: Settings) -> JobRunner | None:
     return CeleryJobRunner(create_app(settings), timeout_s=settings.job_timeout_s)
 
 
+def token_cipher(settings: Settings) -> TokenCipher:
+    """Clever tokens are encrypted at rest with a key derived from the deployment secret."""
+    secret = load_secret_key(settings.secret_key, settings.secret_key_file)
+    previous = [p.strip() for p in (settings.secret_key_previous or "").split(",")]
+    return TokenCipher(secret, previous=[p for p in previous if p])
+
+
+def prepare_database(settings: Settings) -> int:
+    """``rostersync init``: create or upgrade the schema, then (re-)encrypt every stored
+    Clever token with the current key. Returns how many tokens were rewritten."""
+    upgrade_database(settings.database_url)
+    store = SqlStore(settings.database_url, cipher=token_cipher(settings))
+    try:
+        return store.reencrypt_tokens()
+    finally:
+        store.dispose()
+
+
 def build_services(settings: Settings | None = None, *, migrate: bool = True) -> Services:
     """Wire the adapters the settings name; upgrade the database schema first by default."""
     settings = settings or load_settings()
     if migrate:
         upgrade_database(settings.database_url)
-    store = SqlStore(settings.database_url)
+    store = SqlStore(settings.database_url, cipher=token_cipher(settings))
 
     def sources(base_url: str, token: str) -> RosterSource:
         return CleverSource.from_settings(settings, token, base_url=base_url)

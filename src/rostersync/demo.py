@@ -37,6 +37,7 @@ class Demo:
             "COLUMNS": os.environ.get("COLUMNS", "120"),
             "ROSTERSYNC_DATABASE_URL": f"sqlite:///{WORKDIR / 'rostersync.db'}",
             "ROSTERSYNC_EMAIL_BACKEND": "file",
+            "ROSTERSYNC_SECRET_KEY_FILE": str(WORKDIR / "secret.key"),
             "ROSTERSYNC_EMAIL_FILE_DIR": str(WORKDIR / "mail"),
             "ROSTERSYNC_EMAIL_FROM": "rostersync-demo@example.org",
         }

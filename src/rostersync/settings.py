@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     log_json: bool = False
     # The dashboard's cookie-signing key; without it, a key file is generated and reused.
     secret_key: str | None = None
+    secret_key_previous: str | None = None
     secret_key_file: str = "rostersync-secret.key"  # noqa: S105 (a file name)
 
 

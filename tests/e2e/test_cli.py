@@ -27,6 +27,7 @@ class Cli:
             "ROSTERSYNC_EMAIL_BACKEND": "file",
             "ROSTERSYNC_EMAIL_FILE_DIR": str(tmp_path / "mail"),
             "ROSTERSYNC_RETRY_ATTEMPTS": "1",
+            "ROSTERSYNC_SECRET_KEY_FILE": str(tmp_path / "secret.key"),
         }
 
     def __call__(self, *args: str, code: int = 0, stdin: str | None = None) -> str:

@@ -21,7 +21,9 @@ from rostersync.service.sync import sync_district
 from rostersync.sources.clever.retry import RetryPolicy
 from rostersync.sources.clever.source import CleverSource
 from rostersync.storage import SqlStore
+from rostersync.storage.crypto import TokenCipher
 
+TEST_SECRET = "integration-test-secret-" + "x" * 32
 ROSTER_TABLES = ("accounts", "school_links", "classes", "memberships", "contact_links")
 
 
@@ -100,7 +102,7 @@ def district_data() -> DistrictData:
 @pytest.fixture
 def env(store_url: str, district_data: DistrictData) -> Iterator[Env]:
     """A sandbox serving a fresh district, and a migrated store (SQLite and PostgreSQL)."""
-    store = SqlStore(store_url)
+    store = SqlStore(store_url, cipher=TokenCipher(TEST_SECRET))
     mailer = RecordingMailer()
     state = SandboxState.from_data(district_data)
     with SandboxServer(state) as server:

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from rostersync.domain.state import Outcome
-from tests.integration.conftest import Env, decode_table
+from tests.integration.conftest import TEST_SECRET, Env, decode_table
 
 
 def run_cli(env: Env, *args: str, crash_at: str | None = None) -> subprocess.CompletedProcess:
@@ -18,6 +18,7 @@ def run_cli(env: Env, *args: str, crash_at: str | None = None) -> subprocess.Com
         **os.environ,
         "ROSTERSYNC_DATABASE_URL": str(env.store.engine.url),
         "ROSTERSYNC_EMAIL_BACKEND": "console",
+        "ROSTERSYNC_SECRET_KEY": TEST_SECRET,
     }
     environ.pop("ROSTERSYNC_TEST_CRASH_AT", None)
     if crash_at:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from rostersync.errors import ConfigurationError
+from rostersync.secret_key import load_secret_key
 from rostersync.web.chart import nice_max
-from rostersync.web.secret import load_secret_key
 from rostersync.web.session import safe_next
 from rostersync.web.templating import local_time
 

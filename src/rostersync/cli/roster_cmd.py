@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rostersync.bootstrap import build_services
+from rostersync.bootstrap import build_services, prepare_database
 from rostersync.cli.output import JSON_OPTION, console, emit_json, handle_errors
 from rostersync.service import districts
 from rostersync.service.jobs import job_runner
@@ -34,13 +34,14 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def init(as_json: bool = JSON_OPTION) -> None:
-    """Create or upgrade the database (ROSTERSYNC_DATABASE_URL)."""
+    """Create or upgrade the database (ROSTERSYNC_DATABASE_URL); (re-)encrypt stored tokens
+    with the current secret key (after a key rotation, see docs/security.md)."""
     settings = load_settings()
-    build_services(settings, migrate=True)
+    rewritten = prepare_database(settings)
     if as_json:
-        emit_json({"database": "ready"})
+        emit_json({"database": "ready", "tokens_reencrypted": rewritten})
     else:
-        console.print("The database is ready.")
+        console.print(f"The database is ready ({rewritten} tokens re-encrypted).")
 
 
 @handle_errors

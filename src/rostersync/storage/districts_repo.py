@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from rostersync.domain.records import SchoolRecord
 from rostersync.domain.state import SchoolStatus, SyncState
 from rostersync.service.model import DistrictConfig, Plan, SchoolRow
 from rostersync.storage.codec import policy_columns, policy_from_row
+from rostersync.storage.crypto import TokenCipher
 from rostersync.storage.errors import AlreadyExistsError, NotFoundError
 from rostersync.storage.statements import upsert_insert
 from rostersync.storage.tables import districts, schools
@@ -30,8 +32,34 @@ def new_school_id() -> str:
 class DistrictsRepo:
     """Reads and writes ``districts`` and ``schools`` on one connection."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cipher: TokenCipher | None = None) -> None:
         self._conn = conn
+        self._cipher = cipher
+
+    def _columns(self, config: DistrictConfig) -> dict[str, Any]:
+        values = _district_columns(config)
+        if self._cipher is not None:
+            values["clever_token"] = self._cipher.encrypt(config.clever_token)
+        return values
+
+    def _config(self, row: Mapping[Any, Any]) -> DistrictConfig:
+        config = _district_from_row(row)
+        if self._cipher is None:
+            return config
+        return replace(config, clever_token=self._cipher.decrypt(config.clever_token))
+
+    def reencrypt_tokens(self) -> int:
+        """Re-encrypt every stored token with the current key; returns how many changed."""
+        if self._cipher is None:
+            return 0
+        changed = 0
+        for row in self._conn.execute(select(districts.c.id, districts.c.clever_token)):
+            fresh = self._cipher.reencrypt(row.clever_token)
+            if fresh != row.clever_token:
+                stmt = update(districts).where(districts.c.id == row.id)
+                self._conn.execute(stmt.values(clever_token=fresh))
+                changed += 1
+        return changed
 
     # districts
     def add_district(self, config: DistrictConfig) -> None:
@@ -41,19 +69,19 @@ class DistrictsRepo:
                 "Choose another id, or update the existing district instead."
             )
         created = config.created_at or datetime.now(UTC)
-        values = {**_district_columns(config), "id": config.id, "created_at": created}
+        values = {**self._columns(config), "id": config.id, "created_at": created}
         self._conn.execute(districts.insert().values(values))
 
     def get_district(self, district_id: str) -> DistrictConfig | None:
         row = self._conn.execute(select(districts).where(districts.c.id == district_id)).first()
-        return None if row is None else _district_from_row(row._mapping)
+        return None if row is None else self._config(row._mapping)
 
     def list_districts(self) -> list[DistrictConfig]:
         rows = self._conn.execute(select(districts).order_by(districts.c.name, districts.c.id))
-        return [_district_from_row(r._mapping) for r in rows]
+        return [self._config(r._mapping) for r in rows]
 
     def update_district(self, config: DistrictConfig) -> None:
-        values = _district_columns(config)
+        values = self._columns(config)
         if config.created_at is not None:
             values["created_at"] = config.created_at
         stmt = update(districts).where(districts.c.id == config.id).values(values)

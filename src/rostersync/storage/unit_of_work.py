@@ -35,6 +35,7 @@ from rostersync.service.model import (
 from rostersync.service.ports import Checkpoint
 from rostersync.storage.access_repo import AccessRepo
 from rostersync.storage.admins_repo import AdminsRepo
+from rostersync.storage.crypto import TokenCipher
 from rostersync.storage.districts_repo import DistrictsRepo
 from rostersync.storage.engine import create_store_engine
 from rostersync.storage.locks import named_lock
@@ -49,11 +50,20 @@ class SqlStore:
     """The ``Store`` port on SQLite (``sqlite:///path.db``) or PostgreSQL
     (``postgresql+psycopg://...``). Create the schema first with ``upgrade_database``."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, cipher: TokenCipher | None = None) -> None:
         self.engine: Engine = create_store_engine(url, echo=echo)
+        self.cipher = cipher
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine)
+        return SqlUnitOfWork(self.engine, self.cipher)
+
+    def reencrypt_tokens(self) -> int:
+        """Encrypt every stored Clever token with the current key (after a rotation, or for
+        tokens stored before encryption at rest); returns how many were rewritten."""
+        with self.unit_of_work() as uow:
+            changed = uow.repos.districts.reencrypt_tokens()
+            uow.commit()
+        return changed
 
     def staging(self) -> SqliteStaging:
         """A temporary file for one fetch (see ``storage.staging``); close it after use."""
@@ -69,9 +79,9 @@ class SqlStore:
 
 
 class _Repos:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, cipher: TokenCipher | None = None) -> None:
         self.conn = conn
-        self.districts = DistrictsRepo(conn)
+        self.districts = DistrictsRepo(conn, cipher)
         self.roster = RosterRepo(conn)
         self.runs = RunsRepo(conn)
         self.admins = AdminsRepo(conn)
@@ -86,8 +96,9 @@ class SqlUnitOfWork:
     After ``commit`` the unit of work may go on; later writes need another ``commit``.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cipher: TokenCipher | None = None) -> None:
         self._engine = engine
+        self._cipher = cipher
         self._repos: _Repos | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -95,7 +106,7 @@ class SqlUnitOfWork:
             raise RuntimeError(
                 "This unit of work is already open; open a new one with store.unit_of_work()."
             )
-        self._repos = _Repos(self._engine.connect())
+        self._repos = _Repos(self._engine.connect(), self._cipher)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -107,6 +118,11 @@ class SqlUnitOfWork:
                 repos.conn.rollback()
         finally:
             repos.conn.close()
+
+    @property
+    def repos(self) -> _Repos:
+        """The open repositories (for store-level maintenance such as key rotation)."""
+        return self._open
 
     @property
     def _open(self) -> _Repos:

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
+from rostersync.secret_key import load_secret_key
 from rostersync.service.auth import SESSION_LIFETIME, Auth
 from rostersync.service.context import Services
 from rostersync.service.health import web_health, web_metrics
@@ -32,7 +33,6 @@ from rostersync.web import (
 )
 from rostersync.web.problems import install_handlers
 from rostersync.web.scheduler import BackgroundScheduler
-from rostersync.web.secret import load_secret_key
 from rostersync.web.templating import build_templates
 
 SESSION_COOKIE = "rostersync_session"

@@ -1,4 +1,7 @@
-"""The key that signs session cookies: ``ROSTERSYNC_SECRET_KEY``, or a generated key file.
+"""The deployment's secret: ``ROSTERSYNC_SECRET_KEY``, or a generated key file.
+
+It signs session cookies (web) and, through a derived key, encrypts Clever tokens at rest
+(``storage.crypto``).
 
 Why a file when the variable is unset: sessions must survive a restart, and an operator of
 the embedded default should not have to invent a key. The file is created once with owner-
