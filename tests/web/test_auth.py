@@ -215,3 +215,20 @@ def test_one_client_trying_many_emails_is_throttled(web: WebEnv) -> None:
         "/login", data={"email": DISTRICT_ADMIN, "password": PASSWORD, "csrf_token": token}
     )
     assert answer.status_code == 429
+
+
+def test_a_cookie_planted_before_sign_in_grants_nothing_after_it(web: WebEnv) -> None:
+    """Session fixation: the session an attacker hands out before sign-in stays anonymous."""
+    attacker = web.client()
+    token = csrf_of(attacker.get("/login").text)
+    planted = attacker.cookies[SESSION_COOKIE]
+    domain = next(c.domain for c in attacker.cookies.jar if c.name == SESSION_COOKIE)
+    victim = web.client()
+    victim.cookies.set(SESSION_COOKIE, planted, domain=domain)
+    answer = victim.post(
+        "/login", data={"email": DISTRICT_ADMIN, "password": PASSWORD, "csrf_token": token}
+    )
+    assert answer.status_code == 303
+    assert victim.cookies[SESSION_COOKIE] != planted
+    assert victim.get("/schools").status_code == 200
+    assert attacker.get("/schools").status_code == 303  # still signed out
