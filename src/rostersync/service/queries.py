@@ -11,7 +11,7 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from rostersync.domain.changes import Change, ChangeSet
+from rostersync.domain.changes import ENTITIES, Change, ChangeSet
 from rostersync.domain.policy import Finding
 from rostersync.domain.records import RowProblem
 from rostersync.domain.state import Outcome
@@ -23,16 +23,7 @@ from rostersync.service.fetch import fetch_district, school_roster
 from rostersync.service.holds import allowed_actions, find_school
 from rostersync.service.model import AdminAction, DistrictConfig, RunRecord, SchoolRow
 
-COUNT_KEYS = (
-    "students",
-    "teachers",
-    "staff",
-    "contacts",
-    "classes",
-    "enrollments",
-    "class_teachers",
-    "contact_links",
-)
+COUNT_KEYS = ENTITIES  # the counts a school reports are its entities
 
 
 @dataclass(frozen=True, slots=True)
