@@ -18,12 +18,12 @@ from rostersync.sandbox.state import SandboxState
 
 
 class Cli:
-    def __init__(self, tmp_path: Path, server: SandboxServer) -> None:
+    def __init__(self, tmp_path: Path, server: SandboxServer, database_url: str) -> None:
         self.server = server
         self.state: SandboxState = server.state
         self.runner = CliRunner()
         self.env = {
-            "ROSTERSYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+            "ROSTERSYNC_DATABASE_URL": database_url,
             "ROSTERSYNC_EMAIL_BACKEND": "file",
             "ROSTERSYNC_EMAIL_FILE_DIR": str(tmp_path / "mail"),
             "ROSTERSYNC_RETRY_ATTEMPTS": "1",
@@ -40,10 +40,11 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Iterator[Cli]:
+def cli(tmp_path: Path, store_url: str) -> Iterator[Cli]:
+    """The CLI against a sandbox, on SQLite and on PostgreSQL."""
     state = SandboxState.from_data(generate_district(seed=5, students=600, schools=3))
     with SandboxServer(state) as server:
-        yield Cli(tmp_path, server)
+        yield Cli(tmp_path, server, store_url)
 
 
 @pytest.fixture
