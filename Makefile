@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck importlint unit clean campaign bench bench-scale
+.PHONY: venv demo test lint typecheck importlint unit clean campaign bench bench-scale bench-web
 
 venv: $(STAMP)
 
@@ -39,6 +39,12 @@ bench-scale: $(STAMP)
 STUDENTS ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python -m rostersync.bench --students $(STUDENTS) --json .bench/results.json --markdown .bench/results.md
+
+# The dashboard and API under load while syncs run (not part of `make test`); docs/load.md.
+LOAD_CLIENTS ?= 50
+LOAD_SECONDS ?= 60
+bench-web: $(STAMP)
+	$(BIN)/python -m tests.load.bench_web --clients $(LOAD_CLIENTS) --seconds $(LOAD_SECONDS)
 
 campaign: $(STAMP)
 	$(BIN)/python -m tests.campaign.harness --runs 200

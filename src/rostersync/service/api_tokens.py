@@ -8,6 +8,7 @@ easy to find in logs and secret scanners.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from rostersync.errors import ConfigurationError, NotFoundError
 from rostersync.service.access import Principal, principal_for
@@ -67,14 +68,22 @@ def revoke_token(services: Services, email: str, token_id: str) -> ApiToken:
     return token
 
 
+TOUCH_EVERY = timedelta(minutes=1)  # "last used" is for people: a minute is precise enough
+
+
 def principal_for_token(services: Services, secret: str) -> Principal | None:
     """The principal a bearer token acts as, or ``None`` if unknown, revoked or orphaned."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
     with services.store.unit_of_work() as uow:
         token = uow.api_token_by_hash(digest(secret))
-        if token is None or not token.active:
-            return None
-        uow.touch_api_token(token.id, services.clock.now())
-        uow.commit()
+    if token is None or not token.active:
+        return None
+    now = services.clock.now()
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        # A write of its own, first statement of its transaction: it waits for the write
+        # lock instead of failing the way a read-then-write transaction does on SQLite.
+        with services.store.unit_of_work() as uow:
+            uow.touch_api_token(token.id, now)
+            uow.commit()
     return principal_for(services, token.email)

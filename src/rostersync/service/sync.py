@@ -93,6 +93,7 @@ def _finish(services: Services, result: SyncResult) -> SyncResult:
 
 def _mark_synced(services: Services, district_id: str, at: datetime) -> None:
     with services.store.unit_of_work() as uow:
+        uow.lock_district(district_id)  # take the write lock before reading (SQLite)
         config = uow.get_district(district_id)
         if config is not None:
             uow.update_district(replace(config, last_sync_at=at))
@@ -125,6 +126,7 @@ def _register_schools(
 ) -> None:
     """New schools in the share appear as never_synced; names stay current."""
     with services.store.unit_of_work() as uow:
+        uow.lock_district(config.id)  # take the write lock before reading (SQLite)
         for record in records:
             uow.upsert_school(config.id, record)
         uow.commit()
