@@ -144,22 +144,6 @@ class UserRecord:
             found.append(Role.DISTRICT_ADMIN)
         return tuple(found)
 
-    @property
-    def school_ids(self) -> frozenset[str]:
-        """Schools this user belongs to directly (contacts belong through their students)."""
-        ids: set[str] = set()
-        if self.student is not None:
-            ids.update(self.student.schools)
-            if self.student.school:
-                ids.add(self.student.school)
-        if self.teacher is not None:
-            ids.update(self.teacher.schools)
-            if self.teacher.school:
-                ids.add(self.teacher.school)
-        if self.staff is not None:
-            ids.update(self.staff.schools)
-        return frozenset(ids)
-
 
 @dataclass(frozen=True, slots=True)
 class SectionRecord:
