@@ -146,6 +146,28 @@ class UserRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class UserRef:
+    """A user as a fetch stages it: where it belongs, and its source form, mapped to a
+    ``UserRecord`` only when a school it belongs to needs a full check.
+
+    ``schools``: the schools it belongs to directly, sorted, each with whether it is a
+    student there; ``students``: the students it is a contact of (through whom it belongs
+    to their schools); ``raw``: the record as the source sent it, which the source maps.
+    """
+
+    source_id: str
+    schools: tuple[tuple[str, bool], ...] = ()
+    students: tuple[str, ...] = ()
+    is_student: bool = False
+    raw: bytes = b""
+
+    @property
+    def placed(self) -> bool:
+        """Whether it belongs to any school, directly or through a student."""
+        return bool(self.schools or self.students)
+
+
+@dataclass(frozen=True, slots=True)
 class SectionRecord:
     source_id: str
     school_id: str

@@ -8,6 +8,13 @@ Records stream page by page into a ``RosterStaging`` (a temporary file) with the
 they belong to, so the district is never held in memory; ``school_roster`` then builds one
 school's desired roster from its own records. Schools, terms and courses are few and stay
 in memory.
+
+Users are staged as the source sent them and mapped only when a school they belong to is
+checked in full (most schools of a resync are unchanged and skipped: see
+``service.unchanged``). So a user's mapping alerts appear on the reports of the schools it
+belongs to, directly or as a contact of their students; the alerts of users who belong to
+no school in the share (district admins, users without a role, contacts of unknown
+students only) are found during the fetch and appear on every school's report.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from rostersync.domain.records import (
     RowProblem,
     SchoolRecord,
     TermRecord,
+    UserRecord,
 )
 from rostersync.domain.roster import SchoolRoster, build_school_roster, placement, unknown_student
 from rostersync.service.ports import RosterSource, RosterStaging
@@ -48,6 +56,10 @@ class FetchedDistrict:
     requests: int
     # Per school (source id), a digest of its staged records (``RosterStaging.input_digests``).
     digests: dict[str, str]
+    # Maps a staged user's raw item (``RosterSource.map_user``).
+    map_user: Callable[[bytes, list[RowProblem]], UserRecord | None]
+    # The mapping problems of users who belong to no school in the fetch (every report).
+    unplaced: list[RowProblem]
 
 
 def split(items: Iterable[T | RowProblem], problems: Callable[[RowProblem], None]) -> Iterator[T]:
@@ -85,24 +97,50 @@ def fetch_district(
     note("courses")
     courses = {c.source_id: c for c in split(source.courses(), problem)}
     note("users")
-    for user in split(source.users(), problem):
-        at, students = placement(user)
-        staging.add_user(user, at, students)
+    unplaced: list[RowProblem] = []
+    for user in split(source.user_refs(), problem):
+        if not user.placed:
+            source.map_user(user.raw, unplaced)
+        staging.add_user(user)
     note("sections")
     for section in split(source.sections(), problem):
         staging.add_section(section)
     staging.finish()
-    unknown = [unknown_student(c, s) for c, s in staging.unknown_students()]
+    pairs = staging.unknown_students()
+    unplaced += _stranded_contacts(source, staging, pairs)
     return FetchedDistrict(
         district,
         schools,
         terms,
         courses,
         staging,
-        unknown,
+        [unknown_student(c, s) for c, s in pairs],
         source.requests_made,
         staging.input_digests(),
+        source.map_user,
+        unplaced,
     )
+
+
+def _stranded_contacts(
+    source: RosterSource, staging: RosterStaging, unknown: list[tuple[str, str]]
+) -> list[RowProblem]:
+    """The mapping problems of contacts whose every student is unknown (and who belong to
+    no school themselves): no school's check maps them, so they are mapped here."""
+    missing: dict[str, set[str]] = {}
+    for contact, student in unknown:
+        missing.setdefault(contact, set()).add(student)
+    problems: list[RowProblem] = []
+    for contact, students in missing.items():
+        raw = staging.user(contact)
+        found: list[RowProblem] = []
+        user = source.map_user(raw, found) if raw is not None else None
+        if user is None:
+            continue
+        schools, linked = placement(user)
+        if not schools and set(linked) <= students:
+            problems += found
+    return problems
 
 
 def school_roster(
@@ -111,15 +149,23 @@ def school_roster(
     """The school's desired roster and the row problems its report shows (``staged``: its
     staged problems, when the caller already read them)."""
     staging = fetched.staging
+    mapped: list[RowProblem] = []
+    users = [
+        user
+        for raw in staging.school_users(school_source_id)
+        if (user := fetched.map_user(raw, mapped)) is not None
+    ]
     roster, built = build_school_roster(
         school_source_id,
-        staging.school_users(school_source_id),
+        users,
         staging.school_sections(school_source_id),
         fetched.terms,
         fetched.courses,
         fetched.unknown,
     )
     problems = list(staged) if staged is not None else staging.problems(school_source_id)
+    problems += fetched.unplaced
+    problems += problems_for_school(mapped, school_source_id)
     problems += problems_for_school(built, school_source_id)
     return roster, problems
 

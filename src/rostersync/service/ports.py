@@ -5,7 +5,7 @@ Adapters (``sources``, ``storage``, ``notify``) implement these; tests use fakes
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -19,6 +19,7 @@ from rostersync.domain.records import (
     SectionRecord,
     TermRecord,
     UserRecord,
+    UserRef,
 )
 from rostersync.domain.roster import SchoolRoster
 from rostersync.domain.state import SchoolStatus
@@ -56,6 +57,16 @@ class RosterSource(Protocol):
     def schools(self) -> Iterator[SchoolRecord | RowProblem]: ...
 
     def users(self) -> Iterator[UserRecord | RowProblem]: ...
+
+    def user_refs(self) -> Iterator[UserRef | RowProblem]:
+        """``users`` as placements and raw items, in the same order, with the problems found
+        without mapping (an item of the wrong shape, a missing id, a duplicate)."""
+        ...
+
+    def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
+        """Map a ``UserRef``'s raw item (pure: works after ``close``); a record, or ``None``
+        with the reason in ``problems``, which also gets the record's alerts."""
+        ...
 
     def sections(self) -> Iterator[SectionRecord | RowProblem]: ...
 
@@ -239,11 +250,9 @@ class RosterStaging(Protocol):
     """A district fetch kept outside memory (a temporary file), read back one school at a
     time, so that a sync's memory is bounded by a page and a school, not the district."""
 
-    def add_user(
-        self, user: UserRecord, schools: Sequence[tuple[str, bool]], students: Sequence[str]
-    ) -> None:
-        """A user, its schools (and whether as a student there) and the students it is a
-        contact of."""
+    def add_user(self, user: UserRef) -> None:
+        """A user: its raw item under its placement (its schools, and the students it is a
+        contact of)."""
         ...
 
     def add_section(self, section: SectionRecord) -> None: ...
@@ -254,8 +263,13 @@ class RosterStaging(Protocol):
         """Called once every record is added, before any read."""
         ...
 
-    def school_users(self, school_id: str) -> Iterator[UserRecord]:
-        """Its students, teachers and staff, and the contacts of its students, by id."""
+    def school_users(self, school_id: str) -> Iterator[bytes]:
+        """The raw items of its students, teachers and staff, and of the contacts of its
+        students, by id."""
+        ...
+
+    def user(self, user_id: str) -> bytes | None:
+        """One staged user's raw item."""
         ...
 
     def school_sections(self, school_id: str) -> Iterator[SectionRecord]: ...

@@ -143,7 +143,9 @@ def _evaluate_all(
 ) -> list[RunRecord]:
     _register_schools(services, config, list(fetched.schools.values()))
     broken = district_breakage(fetched.district)
-    shared = shared_digest(fetched.terms, fetched.courses, fetched.unknown, config.policy)
+    shared = shared_digest(
+        fetched.terms, fetched.courses, [*fetched.unknown, *fetched.unplaced], config.policy
+    )
     stamps = Stamps()
     runs: list[RunRecord] = []
     for school in _targets(services, config, refs):

@@ -2,8 +2,9 @@
 
 Building, loading and diffing a school costs far more than fetching it, and on most resyncs
 most schools are unchanged. So a run that applies a school's roster (or finds nothing to
-change) stores the digest of the school's inputs: its staged records, its row problems and
-those of the district, the terms and courses, the policy. The next run may skip the school,
+change) stores the digest of the school's inputs: its staged records (users as the source
+sent them, so the same items always map to the same records and alerts), its row problems
+and those of the district, the terms and courses, the policy. The next run may skip the school,
 recording an ``unchanged`` run with the last run's counts and problems, only when
 
 - the school is healthy (a held school must be re-evaluated: it may resume on its own; a
@@ -34,7 +35,7 @@ from rostersync.service.model import RunRecord, SchoolRow
 from rostersync.service.ports import UnitOfWork
 
 # Bump when the mapping or the roster rules change, so stored digests stop matching.
-DIGEST_VERSION = "1"
+DIGEST_VERSION = "2"
 
 
 @dataclass(slots=True)

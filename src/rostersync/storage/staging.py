@@ -2,9 +2,11 @@
 
 A sync fetches the whole district before it can judge any school (a school's contacts come
 through its students, its memberships through its sections), but a 1M-student district as
-Python objects takes several GB. So each record is encoded (msgpack) into this file as it
-arrives, indexed by the schools it belongs to, and the evaluation reads back one school's
-records at a time: memory is bounded by a page and a school, not by the district.
+Python objects takes several GB. So each record goes into this file as it arrives, indexed
+by the schools it belongs to, and the evaluation reads back one school's records at a time:
+memory is bounded by a page and a school, not by the district. Users are kept as the source
+sent them (most schools are unchanged on a resync, and their users need never be mapped);
+sections and row problems, few and already mapped, as msgpack.
 
 The file lives in the system temporary directory with journaling and syncing off (it is
 thrown away after the run, and a crash loses nothing that matters) and is deleted on close.
@@ -19,12 +21,12 @@ import hashlib
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 
-from rostersync.domain.records import RowProblem, SectionRecord, UserRecord
+from rostersync.domain.records import RowProblem, SectionRecord, UserRef
 
 _BATCH = 10_000
 _PRAGMAS = ("journal_mode=OFF", "synchronous=OFF", "cache_size=-8192", "temp_store=FILE")
@@ -101,23 +103,21 @@ class SqliteStaging:
         self._db.execute("BEGIN")
         self._pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _INSERTS}
         self._encode = msgspec.msgpack.Encoder().encode
-        self._user = msgspec.msgpack.Decoder(UserRecord)
         self._section = msgspec.msgpack.Decoder(SectionRecord)
         self._problem = msgspec.msgpack.Decoder(RowProblem)
 
     # writing (during the fetch)
-    def add_user(
-        self, user: UserRecord, schools: Sequence[tuple[str, bool]], students: Sequence[str]
-    ) -> None:
-        """A user, the schools it belongs to directly (and whether as a student there), and
-        the students it is a contact of."""
-        blob = self._encode(user)
+    def add_user(self, user: UserRef) -> None:
+        """A user's raw item (hashed as sent: the same item always maps the same), the
+        schools it belongs to directly (and whether as a student there), and the students
+        it is a contact of."""
+        blob = user.raw
         self._add("users", (user.source_id, _hash(blob), blob))
-        for school, as_student in schools:
+        for school, as_student in user.schools:
             self._add("direct", (school, user.source_id, int(as_student)))
-        if user.student is not None:
+        if user.is_student:
             self._add("students", (user.source_id,))
-        for student in students:
+        for student in user.students:
             self._add("contact_students", (user.source_id, student))
 
     def add_section(self, section: SectionRecord) -> None:
@@ -135,10 +135,15 @@ class SqliteStaging:
         self._db.executescript(_INDEXES)
 
     # reading (during the evaluation)
-    def school_users(self, school_id: str) -> Iterator[UserRecord]:
-        """The users of a school: its students, teachers and staff, and their contacts."""
+    def school_users(self, school_id: str) -> Iterator[bytes]:
+        """The raw items of a school's users: its students, teachers and staff, and their
+        contacts, by id."""
         for _, blob in self._db.execute(_SCHOOL_USERS, (school_id,)):
-            yield self._user.decode(blob)
+            yield blob
+
+    def user(self, user_id: str) -> bytes | None:
+        row = self._db.execute("SELECT blob FROM users WHERE id = ?", (user_id,)).fetchone()
+        return None if row is None else bytes(row[0])
 
     def school_sections(self, school_id: str) -> Iterator[SectionRecord]:
         query = "SELECT blob FROM sections WHERE school = ? ORDER BY id"

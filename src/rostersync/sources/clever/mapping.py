@@ -35,6 +35,7 @@ from rostersync.domain.records import (
     TeacherInfo,
     TermRecord,
     UserRecord,
+    UserRef,
 )
 from rostersync.sources.clever import wire
 
@@ -177,6 +178,51 @@ def convert_user(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
             "Check the record in the SIS.",
         )
     return record
+
+
+def convert_user_ref(raw: bytes, out: list[RowProblem]) -> UserRef | None:
+    """A user for staging: the whole item is decoded (so an item of the wrong shape is an
+    error row now, as with ``convert_user``), but only its placement is read; the rest is
+    mapped by ``convert_user`` when a school it belongs to is checked. Gives the placement
+    ``domain.roster.placement`` gives for ``convert_user``'s record."""
+    user = _USER.decode(raw).data or wire.User()
+    roles = user.roles or wire.Roles()
+    if not user.id:
+        _missing_id("user", out, _user_school(roles))
+        return None
+    student_at = set(_placed(roles.student))
+    schools = student_at.union(_placed(roles.teacher), _placed(roles.staff))
+    return UserRef(
+        source_id=user.id,
+        schools=tuple((s, s in student_at) for s in sorted(schools)),
+        students=_contact_students(roles.contact),
+        is_student=roles.student is not None,
+        raw=bytes(raw),
+    )
+
+
+def _placed(info: wire.Student | wire.Teacher | wire.Staff | None) -> tuple[str, ...]:
+    """The schools of one role, as ``convert_user`` maps them (primary school included)."""
+    if info is None:
+        return ()
+    schools = _ids(info.schools)
+    if isinstance(info, wire.Staff):
+        return schools
+    primary = _s(info.school)
+    return (*schools, primary) if primary and primary not in schools else schools
+
+
+def _contact_students(contact: wire.Contact | None) -> tuple[str, ...]:
+    """The student ids of a contact's relationships, one per distinct relationship, in the
+    order ``convert_user`` sorts them."""
+    if contact is None:
+        return ()
+    links = {
+        (rel.student, _s(rel.relationship), _s(rel.type))
+        for rel in contact.student_relationships or ()
+        if rel.student
+    }
+    return tuple(student for student, _, _ in sorted(links))
 
 
 def _user_school(roles: wire.Roles) -> str:

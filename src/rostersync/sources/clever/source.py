@@ -27,6 +27,7 @@ from rostersync.domain.records import (
     Severity,
     TermRecord,
     UserRecord,
+    UserRef,
 )
 from rostersync.errors import ConfigurationError, FatalSourceError, NotSharedError
 from rostersync.sources.clever import mapping, wire
@@ -173,6 +174,16 @@ class CleverSource:
     def users(self) -> Iterator[UserRecord | RowProblem]:
         """Every person of every role, in one id-ordered stream (no ``role`` filter)."""
         return self._list("users", "user", mapping.convert_user)
+
+    def user_refs(self) -> Iterator[UserRef | RowProblem]:
+        """The users of ``users``, each as its placement and its raw item, for ``map_user``
+        to map later: a sync maps only the users of the schools it checks in full."""
+        return self._list("users", "user", mapping.convert_user_ref)
+
+    def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
+        """The record of a ``UserRef``'s raw item, its row problems appended to
+        ``problems`` (the item decoded once already, so it is of the right shape)."""
+        return mapping.convert_user(raw, problems)
 
     def sections(self) -> Iterator[SectionRecord | RowProblem]:
         return self._list("sections", "section", mapping.convert_section)
