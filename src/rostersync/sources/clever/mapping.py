@@ -217,6 +217,9 @@ def _contact_students(contact: wire.Contact | None) -> tuple[str, ...]:
     order ``convert_user`` sorts them."""
     if contact is None:
         return ()
+    relationships = contact.student_relationships or ()
+    if len(relationships) == 1:  # the common case, without building the set
+        return (relationships[0].student,) if relationships[0].student else ()
     links = {
         (rel.student, _s(rel.relationship), _s(rel.type))
         for rel in contact.student_relationships or ()
