@@ -39,9 +39,9 @@ _PRAGMAS = (
     "temp_store=FILE",
 )
 _SCHEMA = """
-CREATE TABLE users (id TEXT PRIMARY KEY, h INTEGER NOT NULL, blob BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE users (id TEXT PRIMARY KEY, h INTEGER NOT NULL, student INTEGER NOT NULL,
+                    blob BLOB NOT NULL);
 CREATE TABLE direct (school TEXT NOT NULL, user_id TEXT NOT NULL, as_student INTEGER NOT NULL);
-CREATE TABLE students (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE contact_students (contact TEXT NOT NULL, student TEXT NOT NULL);
 CREATE TABLE sections (school TEXT NOT NULL, id TEXT NOT NULL, h INTEGER NOT NULL,
                        blob BLOB NOT NULL);
@@ -54,9 +54,8 @@ CREATE INDEX ix_sections ON sections (school, id);
 CREATE INDEX ix_problems ON problems (school, seq);
 """
 _INSERTS = {
-    "users": "INSERT OR IGNORE INTO users VALUES (?, ?, ?)",
+    "users": "INSERT OR IGNORE INTO users VALUES (?, ?, ?, ?)",
     "direct": "INSERT INTO direct VALUES (?, ?, ?)",
-    "students": "INSERT OR IGNORE INTO students VALUES (?)",
     "contact_students": "INSERT INTO contact_students VALUES (?, ?)",
     "sections": "INSERT INTO sections VALUES (?, ?, ?, ?)",
     "problems": "INSERT INTO problems (school, blob) VALUES (?, ?)",
@@ -87,7 +86,7 @@ SELECT school, count(*), sum(h & 2147483647), sum((h >> 31) & 2147483647)
 """
 _UNKNOWN_STUDENTS = """
 SELECT contact, student FROM contact_students
- WHERE student NOT IN (SELECT id FROM students) ORDER BY rowid
+ WHERE student NOT IN (SELECT id FROM users WHERE student) ORDER BY rowid
 """
 
 
@@ -105,6 +104,9 @@ class SqliteStaging:
         self._db.executescript(_SCHEMA)
         self._db.execute("BEGIN")
         self._pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in _INSERTS}
+        self._users = self._pending["users"]
+        self._direct = self._pending["direct"]
+        self._contact_students = self._pending["contact_students"]
         self._encode = msgspec.msgpack.Encoder().encode
         self._section = msgspec.msgpack.Decoder(SectionRecord)
         self._problem = msgspec.msgpack.Decoder(RowProblem)
@@ -113,15 +115,17 @@ class SqliteStaging:
     def add_user(self, user: UserRef) -> None:
         """A user's raw item (hashed as sent: the same item always maps the same), the
         schools it belongs to directly (and whether as a student there), and the students
-        it is a contact of."""
-        blob = user.raw
-        self._add("users", (user.source_id, _hash(blob), blob))
-        for school, as_student in user.schools:
-            self._add("direct", (school, user.source_id, int(as_student)))
-        if user.is_student:
-            self._add("students", (user.source_id,))
-        for student in user.students:
-            self._add("contact_students", (user.source_id, student))
+        it is a contact of. Called once per user of every fetch, hence written out flat."""
+        user_id, schools, students, is_student, blob = user
+        users, direct, links = self._users, self._direct, self._contact_students
+        users.append((user_id, _hash(blob), int(is_student), blob))
+        for school, as_student in schools:
+            direct.append((school, user_id, int(as_student)))
+        for student in students:
+            links.append((user_id, student))
+        if len(users) >= _BATCH:
+            for name in ("users", "direct", "contact_students"):
+                self._flush(name)
 
     def add_section(self, section: SectionRecord) -> None:
         blob = self._encode(section)

@@ -184,32 +184,37 @@ def convert_user_ref(raw: bytes, out: list[RowProblem]) -> UserRef | None:
     """A user for staging: the whole item is decoded (so an item of the wrong shape is an
     error row now, as with ``convert_user``), but only its placement is read; the rest is
     mapped by ``convert_user`` when a school it belongs to is checked. Gives the placement
-    ``domain.roster.placement`` gives for ``convert_user``'s record."""
+    ``domain.roster.placement`` gives for ``convert_user``'s record. Runs once per user of
+    every fetch, so it avoids work in the common shapes (a student, a contact)."""
     user = _USER.decode(raw).data or wire.User()
     roles = user.roles or wire.Roles()
     if not user.id:
         _missing_id("user", out, _user_school(roles))
         return None
-    student_at = set(_placed(roles.student))
-    schools = student_at.union(_placed(roles.teacher), _placed(roles.staff))
+    student, teacher, staff = roles.student, roles.teacher, roles.staff
+    student_at = _school_set(student.schools, student.school) if student is not None else set()
+    if teacher is None and staff is None:
+        schools = tuple((school, True) for school in sorted(student_at))
+    else:
+        every = set(student_at)
+        if teacher is not None:
+            every |= _school_set(teacher.schools, teacher.school)
+        if staff is not None:
+            every |= _school_set(staff.schools, None)
+        schools = tuple((school, school in student_at) for school in sorted(every))
     return UserRef(
-        source_id=user.id,
-        schools=tuple((s, s in student_at) for s in sorted(schools)),
-        students=_contact_students(roles.contact),
-        is_student=roles.student is not None,
-        raw=bytes(raw),
+        user.id, schools, _contact_students(roles.contact), student is not None, bytes(raw)
     )
 
 
-def _placed(info: wire.Student | wire.Teacher | wire.Staff | None) -> tuple[str, ...]:
+def _school_set(schools: list[str] | None, primary: str | None) -> set[str]:
     """The schools of one role, as ``convert_user`` maps them (primary school included)."""
-    if info is None:
-        return ()
-    schools = _ids(info.schools)
-    if isinstance(info, wire.Staff):
-        return schools
-    primary = _s(info.school)
-    return (*schools, primary) if primary and primary not in schools else schools
+    found = {school for school in schools or () if school}
+    if primary:
+        primary = _s(primary)
+        if primary:
+            found.add(primary)
+    return found
 
 
 def _contact_students(contact: wire.Contact | None) -> tuple[str, ...]:
@@ -221,9 +226,7 @@ def _contact_students(contact: wire.Contact | None) -> tuple[str, ...]:
     if len(relationships) == 1:  # the common case, without building the set
         return (relationships[0].student,) if relationships[0].student else ()
     links = {
-        (rel.student, _s(rel.relationship), _s(rel.type))
-        for rel in contact.student_relationships or ()
-        if rel.student
+        (rel.student, _s(rel.relationship), _s(rel.type)) for rel in relationships if rel.student
     }
     return tuple(student for student, _, _ in sorted(links))
 
