@@ -2,7 +2,8 @@
 
 The parent reads this process's CPU time and peak RSS from ``wait4``; this process reports
 what only it can see, as one JSON object on stdout: requests, records, roster rows written
-per table, and the CPU time spent writing roster changes (the apply phase).
+per table (as the store reports them), and the CPU time spent writing roster changes (the
+apply phase).
 
 ``python -m rostersync.bench.child floor BASE_URL TOKEN``
 ``python -m rostersync.bench.child sync BASE_URL TOKEN DATABASE_URL``
@@ -19,7 +20,6 @@ from dataclasses import replace
 from typing import Any
 
 import msgspec
-from sqlalchemy import event
 
 from rostersync.service import districts
 from rostersync.service.context import Services
@@ -31,7 +31,6 @@ from rostersync.sources.clever.source import MAX_PAGE_SIZE, CleverSource
 from rostersync.storage import SqlStore, upgrade_database
 from rostersync.storage.roster_repo import RosterRepo
 
-ROSTER_TABLES = ("accounts", "school_links", "classes", "memberships", "contact_links")
 _LISTS: dict[str, type[msgspec.Struct]] = {
     "schools": wire.SchoolItem,
     "terms": wire.TermItem,
@@ -66,30 +65,13 @@ class _Meter:
         self.apply_cpu_s = 0.0
         self.sources: list[CleverSource] = []
 
-    def on_execute(self, conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
-        verb = statement.lstrip().split(" ", 1)[0].upper()
-        if verb not in ("INSERT", "UPDATE", "DELETE"):
-            return
-        table = _target_table(statement)
-        if table in ROSTER_TABLES:
-            self.rows[table] += max(cursor.rowcount, 0)
-
-
-def _target_table(statement: str) -> str:
-    """The table an INSERT, UPDATE or DELETE statement writes to."""
-    words = statement.replace("(", " ").split()
-    verb = words[0].upper()
-    at = 2 if verb in ("INSERT", "DELETE") else 1
-    return words[at].strip('"').lower() if len(words) > at else ""
-
 
 def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
     """Sync the district into the store (adding it on first use) and report the run."""
     meter = _Meter()
     upgrade_database(database_url)
     store = SqlStore(database_url)
-    event.listen(store.engine, "after_cursor_execute", meter.on_execute)
-    _time_apply(meter)
+    _meter_apply(meter)
 
     def sources(base_url: str, token: str) -> RosterSource:
         source = CleverSource(base_url, token)
@@ -122,17 +104,20 @@ def _district(services: Services, store: SqlStore, base_url: str, token: str) ->
     return districts.add_district(services, "Bench district", token, base_url).id
 
 
-def _time_apply(meter: _Meter) -> None:
+def _meter_apply(meter: _Meter) -> None:
+    """Time every apply and add up the rows it wrote per table, as the store counts them
+    (``RosterRepo.written``) rather than from the text of the statements it runs."""
     original = RosterRepo.apply_changes
 
-    def timed(self: RosterRepo, *args: Any, **kwargs: Any) -> int:
+    def metered(self: RosterRepo, *args: Any, **kwargs: Any) -> int:
         start = time.process_time()
         try:
             return original(self, *args, **kwargs)
         finally:
             meter.apply_cpu_s += time.process_time() - start
+            meter.rows.update(self.written)
 
-    RosterRepo.apply_changes = timed  # type: ignore[method-assign]
+    RosterRepo.apply_changes = metered  # type: ignore[method-assign]
 
 
 def main(argv: list[str]) -> None:

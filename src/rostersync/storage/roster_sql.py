@@ -1,0 +1,287 @@
+"""The roster writes as driver-level SQL, with their parameter rows built as plain tuples.
+
+Every group of a ``RosterPlan`` is one statement sent with the driver's ``executemany``.
+Compiling SQLAlchemy statements and processing a parameter dict per row cost more than the
+database's own work on a first load (hundreds of thousands of INSERTs), so the text is
+written here once and the rows come straight from the plan. SQLite and PostgreSQL share the
+upsert syntax (``ON CONFLICT ... DO UPDATE ... WHERE``) and the ``TRUE``/``FALSE`` literals,
+so one text serves both, with ``?`` turned into ``%s`` for psycopg; only the INSERTs differ
+on PostgreSQL, which take their rows as one array per column (``_BY_COLUMN``).
+
+Updates carry a ``WHERE`` that skips rows already holding the new values, so the rowcount
+is the number of rows that really changed (a re-applied change set writes nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache
+from operator import attrgetter
+from typing import Any
+
+from rostersync.domain.roster import Account, ClassInfo
+from rostersync.storage.roster_plan import RosterPlan
+
+Row = tuple[Any, ...]
+
+# The tables whose keys start with the school id: an INSERT into one that holds no row of
+# the school cannot conflict, so it needs no ON CONFLICT clause.
+SCHOOL_TABLES: tuple[str, ...] = ("school_links", "classes", "memberships", "contact_links")
+
+# An account's values after ``roles`` (joined separately) and a class's values, in the
+# column order of the statements below.
+_ACCOUNT_REST: Callable[[Account], Row] = attrgetter(
+    "first_name", "middle_name", "last_name", "email", "sis_id", "number", "grade", "phone"
+)
+_CLASS_VALUES: Callable[[ClassInfo], Row] = attrgetter(
+    "name", "subject", "period", "grade", "section_number", "sis_id", "term", "course"
+)
+
+
+# Written out in full, so each statement reads as it runs (and no text is ever built from
+# values); the store tests compare every column with the domain's apply.
+_SQL: dict[str, str] = {
+    "upsert_accounts": (
+        "INSERT INTO accounts (district_id, source_id, roles, first_name, middle_name,"
+        " last_name, email, sis_id, number, grade, phone, active)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, TRUE)"
+    ),
+    "update_accounts": (
+        "UPDATE accounts SET roles = ?, first_name = ?, middle_name = ?, last_name = ?,"
+        " email = ?, sis_id = ?, number = ?, grade = ?, phone = ?"
+        " WHERE district_id = ? AND source_id = ? AND (roles != ? OR first_name != ?"
+        " OR middle_name != ? OR last_name != ? OR email != ? OR sis_id != ? OR number != ?"
+        " OR grade != ? OR phone != ?)"
+    ),
+    "insert_links": (
+        "INSERT INTO school_links (school_id, account_id, role)"
+        " SELECT ?, id, ? FROM accounts WHERE district_id = ? AND source_id = ?"
+    ),
+    "insert_classes": (
+        "INSERT INTO classes (school_id, source_id, name, subject, period, grade,"
+        " section_number, sis_id, term, course, archived)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, FALSE)"
+    ),
+    "archive_classes": (
+        "UPDATE classes SET archived = TRUE WHERE school_id = ? AND source_id = ? AND NOT archived"
+    ),
+    "insert_memberships": (
+        "INSERT INTO memberships (school_id, class_source_id, account_source_id, role)"
+        " VALUES (?, ?, ?, ?)"
+    ),
+    "delete_memberships": (
+        "DELETE FROM memberships WHERE school_id = ? AND class_source_id = ?"
+        " AND account_source_id = ? AND role = ?"
+    ),
+    "insert_contact_links": (
+        "INSERT INTO contact_links"
+        " (school_id, contact_source_id, student_source_id, relationship, type)"
+        " VALUES (?, ?, ?, ?, ?)"
+    ),
+    "delete_contact_links": (
+        "DELETE FROM contact_links"
+        " WHERE school_id = ? AND contact_source_id = ? AND student_source_id = ?"
+    ),
+    "delete_links": (
+        "DELETE FROM school_links WHERE school_id = ? AND role = ? AND account_id ="
+        " (SELECT id FROM accounts WHERE district_id = ? AND source_id = ?)"
+    ),
+    "deactivate_accounts": (
+        "UPDATE accounts SET active = FALSE, deactivated_at = ?"
+        " WHERE district_id = ? AND source_id = ? AND accounts.active AND NOT EXISTS"
+        " (SELECT 1 FROM school_links WHERE school_links.account_id = accounts.id)"
+    ),
+    # In SCHOOL_TABLES order.
+    "school_has_rows": (
+        "SELECT EXISTS (SELECT 1 FROM school_links WHERE school_id = ?),"
+        " EXISTS (SELECT 1 FROM classes WHERE school_id = ?),"
+        " EXISTS (SELECT 1 FROM memberships WHERE school_id = ?),"
+        " EXISTS (SELECT 1 FROM contact_links WHERE school_id = ?)"
+    ),
+}
+# How an INSERT whose key may exist goes on instead of failing: always for the accounts
+# (district-wide), for the other tables unless they hold no row of the school. (SQLite needs
+# the WHERE of INSERT ... SELECT to tell ON CONFLICT from a join's ON.)
+_ON_CONFLICT: dict[str, str] = {
+    "upsert_accounts": (
+        " ON CONFLICT (district_id, source_id) DO UPDATE SET roles = excluded.roles,"
+        " first_name = excluded.first_name, middle_name = excluded.middle_name,"
+        " last_name = excluded.last_name, email = excluded.email, sis_id = excluded.sis_id,"
+        " number = excluded.number, grade = excluded.grade, phone = excluded.phone,"
+        " active = TRUE, deactivated_at = NULL"
+        " WHERE accounts.roles != excluded.roles OR accounts.first_name != excluded.first_name"
+        " OR accounts.middle_name != excluded.middle_name"
+        " OR accounts.last_name != excluded.last_name OR accounts.email != excluded.email"
+        " OR accounts.sis_id != excluded.sis_id OR accounts.number != excluded.number"
+        " OR accounts.grade != excluded.grade OR accounts.phone != excluded.phone"
+        " OR NOT accounts.active"
+    ),
+    "insert_links": " ON CONFLICT DO NOTHING",
+    "insert_classes": (
+        " ON CONFLICT (school_id, source_id) DO UPDATE SET name = excluded.name,"
+        " subject = excluded.subject, period = excluded.period, grade = excluded.grade,"
+        " section_number = excluded.section_number, sis_id = excluded.sis_id,"
+        " term = excluded.term, course = excluded.course, archived = FALSE"
+        " WHERE classes.name != excluded.name OR classes.subject != excluded.subject"
+        " OR classes.period != excluded.period OR classes.grade != excluded.grade"
+        " OR classes.section_number != excluded.section_number"
+        " OR classes.sis_id != excluded.sis_id OR classes.term != excluded.term"
+        " OR classes.course != excluded.course OR classes.archived"
+    ),
+    "insert_memberships": " ON CONFLICT DO NOTHING",
+    "insert_contact_links": (
+        " ON CONFLICT (school_id, contact_source_id, student_source_id) DO UPDATE SET"
+        " relationship = excluded.relationship, type = excluded.type"
+        " WHERE contact_links.relationship != excluded.relationship"
+        " OR contact_links.type != excluded.type"
+    ),
+}
+
+
+# PostgreSQL: the same INSERTs fed by one array per column, in one statement. psycopg's
+# executemany sends and processes each row on its own, which cost the client several times
+# the CPU of turning the rows into arrays (the server's work is about the same).
+_BY_COLUMN: dict[str, str] = {
+    "upsert_accounts": (
+        "INSERT INTO accounts (district_id, source_id, roles, first_name, middle_name,"
+        " last_name, email, sis_id, number, grade, phone, active)"
+        " SELECT *, TRUE FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[],"
+        " ?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
+    ),
+    "insert_links": (
+        "INSERT INTO school_links (school_id, account_id, role)"
+        " SELECT v.school_id, a.id, v.role"
+        " FROM unnest(?::text[], ?::text[], ?::text[], ?::text[])"
+        " AS v (school_id, role, district_id, source_id)"
+        " JOIN accounts a ON a.district_id = v.district_id AND a.source_id = v.source_id"
+    ),
+    "insert_classes": (
+        "INSERT INTO classes (school_id, source_id, name, subject, period, grade,"
+        " section_number, sis_id, term, course, archived)"
+        " SELECT *, FALSE FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[],"
+        " ?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
+    ),
+    "insert_memberships": (
+        "INSERT INTO memberships (school_id, class_source_id, account_source_id, role)"
+        " SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[])"
+    ),
+    "insert_contact_links": (
+        "INSERT INTO contact_links"
+        " (school_id, contact_source_id, student_source_id, relationship, type)"
+        " SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[])"
+    ),
+}
+
+
+@cache
+def sql(name: str, engine: str, *, upsert: bool = True) -> str:
+    """The statement ``name`` for ``engine`` (``sqlite`` or ``postgresql``).
+
+    ``upsert=False`` leaves out the ON CONFLICT clause, for a table known to hold none of
+    the keys. On PostgreSQL an INSERT takes its rows as arrays (see ``by_column``)."""
+    pg = engine == "postgresql"
+    text = (_BY_COLUMN[name] if pg and name in _BY_COLUMN else _SQL[name]) + (
+        _ON_CONFLICT.get(name, "") if upsert else ""
+    )
+    return text.replace("?", "%s") if pg else text
+
+
+def by_column(name: str, engine: str) -> bool:
+    """Whether ``sql(name, engine)`` takes one array per column instead of rows."""
+    return engine == "postgresql" and name in _BY_COLUMN
+
+
+@dataclass(frozen=True, slots=True)
+class Write:
+    """One bulk write: the table it changes, its statement and its parameter rows.
+
+    ``by_column``: the statement takes the rows' columns as arrays, in one execute."""
+
+    table: str
+    sql: str
+    rows: list[Row]
+    by_column: bool = False
+
+    def params(self) -> list[Row] | Row:
+        """The parameters to execute with: rows for executemany, or one set of arrays."""
+        if self.by_column:
+            return tuple(list(column) for column in zip(*self.rows, strict=True))
+        return self.rows
+
+
+def roster_writes(
+    plan: RosterPlan,
+    school: tuple[str, str],
+    now: Any,
+    engine: str,
+    fresh: frozenset[str],
+) -> list[Write]:
+    """Every bulk write of the plan, in an order that keeps the tables consistent: accounts
+    before the links that name them, link removals before deactivation.
+
+    ``school`` is (school id, district id); ``now`` the deactivation time as the driver
+    takes it; ``engine`` ``sqlite`` or ``postgresql``; ``fresh`` the tables holding no row
+    of the school yet (plain INSERTs)."""
+    school_id, district = school
+
+    def write(table: str, name: str, rows: list[Row]) -> Write:
+        statement = sql(name, engine, upsert=table not in fresh)
+        return Write(table, statement, rows, by_column(name, engine))
+
+    return [
+        write("accounts", "upsert_accounts", _linked_rows(plan, district)),
+        write("accounts", "update_accounts", _updated_rows(plan, district)),
+        write("school_links", "insert_links", _link_rows(plan.links_added, school)),
+        write("classes", "insert_classes", _class_rows(plan, school_id)),
+        write("classes", "archive_classes", [(school_id, c) for c in plan.classes_archived]),
+        write("memberships", "insert_memberships", _with(school_id, plan.memberships_added)),
+        write("memberships", "delete_memberships", _with(school_id, plan.memberships_removed)),
+        write("contact_links", "insert_contact_links", _contact_rows(plan, school_id)),
+        write(
+            "contact_links", "delete_contact_links", _with(school_id, plan.contact_links_removed)
+        ),
+        write("school_links", "delete_links", _link_rows(plan.links_removed, school)),
+        write(
+            "accounts",
+            "deactivate_accounts",
+            [(now, district, a) for a in plan.unlinked_accounts()],
+        ),
+    ]
+
+
+def _with(school_id: str, keys: Iterable[tuple[str, ...]]) -> list[Row]:
+    return [(school_id, *key) for key in keys]
+
+
+def _linked_rows(plan: RosterPlan, district: str) -> list[Row]:
+    return [
+        (district, source_id, ",".join(a.roles), *_ACCOUNT_REST(a))
+        for source_id, a in plan.accounts_linked.items()
+    ]
+
+
+def _updated_rows(plan: RosterPlan, district: str) -> list[Row]:
+    rows = []
+    for source_id, a in plan.accounts_updated.items():
+        values = (",".join(a.roles), *_ACCOUNT_REST(a))
+        rows.append((*values, district, source_id, *values))
+    return rows
+
+
+def _link_rows(links: list[tuple[str, str]], school: tuple[str, str]) -> list[Row]:
+    school_id, district = school
+    return [(school_id, role, district, account) for account, role in links]
+
+
+def _class_rows(plan: RosterPlan, school_id: str) -> list[Row]:
+    return [
+        (school_id, class_id, *_CLASS_VALUES(info)) for class_id, info in plan.classes_put.items()
+    ]
+
+
+def _contact_rows(plan: RosterPlan, school_id: str) -> list[Row]:
+    return [
+        (school_id, contact, student, link.relationship, link.type)
+        for (contact, student), link in plan.contact_links_put.items()
+    ]

@@ -1,0 +1,169 @@
+"""The two ways the store writes a group: plain INSERTs into a table that holds no row of
+the school yet (a first load), and upserts. Both must leave the same rows, on both engines,
+and accounts stay district-wide either way (restored, updated, never duplicated)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import event, select
+
+from rostersync.domain.changes import diff
+from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
+from rostersync.service.model import SchoolRow
+from rostersync.storage import SqlStore
+from rostersync.storage.tables import accounts, classes, contact_links, memberships, school_links
+from tests.storage.test_store_roster import account_row, load, roster, student
+
+MakeSchool = Callable[..., SchoolRow]
+SCHOOL_TABLES = (school_links, classes, memberships, contact_links)
+
+
+@contextmanager
+def inserts(store: SqlStore) -> Iterator[list[str]]:
+    """The INSERT statements the store runs inside the block."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT"):
+            seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+
+
+def apply(store: SqlStore, school: SchoolRow, desired: SchoolRoster) -> tuple[int, dict[str, int]]:
+    """Apply the diff to ``desired``; the rows written, in all and per table."""
+    with store.unit_of_work() as uow:
+        change_set = diff(uow.load_roster(school.id), desired)
+        written = uow.apply_changes(school, change_set)
+        per_table = dict(uow.repos.roster.written)
+        uow.commit()
+    return written, per_table
+
+
+def rows_of(store: SqlStore, school: SchoolRow) -> dict[str, set[tuple[Any, ...]]]:
+    """Every stored row of the school's tables, without the school id; links name the
+    account by source id (account ids differ between schools' accounts)."""
+    out: dict[str, set[tuple[Any, ...]]] = {}
+    with store.unit_of_work() as uow:
+        conn = uow.connection
+        for table in SCHOOL_TABLES[1:]:
+            stmt = select(*(c for c in table.c if c.name != "school_id"))
+            out[table.name] = {
+                tuple(r) for r in conn.execute(stmt.where(table.c.school_id == school.id))
+            }
+        link = select(accounts.c.source_id, school_links.c.role).join_from(school_links, accounts)
+        out["school_links"] = {
+            tuple(r) for r in conn.execute(link.where(school_links.c.school_id == school.id))
+        }
+    return out
+
+
+def full_roster(school: SchoolRow, *extra: tuple[Account, str], **parts: Any) -> SchoolRoster:
+    mom = Account("mom", ("contact",), first_name="Mo", phone="555")
+    teacher = Account("tea", ("teacher",), first_name="Tea", email="t@x")
+    out = roster(
+        school,
+        (student("amy"), "student"),
+        (student("bob"), "student"),
+        (teacher, "teacher"),
+        (mom, "contact"),
+        *extra,
+        classes={"c1": ClassInfo("c1", "Math", period="1"), "c2": ClassInfo("c2", "Art")},
+        memberships={("c1", "amy", "student"), ("c2", "bob", "student"), ("c1", "tea", "teacher")},
+        contact_links={("mom", "amy"): LinkInfo("Parent", "Primary")},
+    )
+    for name, value in parts.items():
+        getattr(out, name).update(value)
+    return out
+
+
+def test_a_first_load_and_upserts_write_the_same_rows(
+    store: SqlStore, make_school: MakeSchool
+) -> None:
+    # Two districts, so neither school finds the other's accounts.
+    fresh, held = make_school("sA"), make_school("sB", district_id="d2")
+    # sB already holds a row in each of its tables, so every group is an upsert there.
+    zed = student("zed")
+    extras = {
+        "classes": {"old": ClassInfo("old", "Old")},
+        "memberships": {("old", "zed", "student")},
+        "contact_links": {("zed", "zed"): LinkInfo("Self", "Other")},
+    }
+    apply(store, held, roster(held, (zed, "student"), **extras))
+
+    with inserts(store) as first_load:
+        fresh_counts = apply(store, fresh, full_roster(fresh))
+    with inserts(store) as upserts:
+        held_counts = apply(store, held, full_roster(held, (zed, "student"), **extras))
+
+    # 4 accounts and links, 2 classes, 3 memberships, 1 contact link, either way.
+    expected = {"accounts": 4, "school_links": 4, "classes": 2, "memberships": 3}
+    assert fresh_counts == held_counts == (14, expected | {"contact_links": 1})
+    # Only the district-wide accounts needed ON CONFLICT on the first load.
+    assert [s for s in first_load if "ON CONFLICT" in s] == first_load[:1]
+    assert "INTO accounts" in first_load[0]
+    assert len(upserts) == 5 and all("ON CONFLICT" in s for s in upserts)
+
+    written, extra_rows = rows_of(store, fresh), rows_of(store, held)
+    for table, rows in written.items():
+        assert rows < extra_rows[table]
+        assert len(extra_rows[table] - rows) == 1, table  # the row sB held before
+    assert load(store, fresh) == full_roster(fresh)
+
+
+def test_a_first_load_restores_and_updates_accounts_of_other_schools(
+    store: SqlStore, make_school: MakeSchool
+) -> None:
+    a, c = make_school("sA"), make_school("sC")
+    apply(store, a, roster(a, (student("amy"), "student"), (student("bob"), "student")))
+    apply(store, a, roster(a, (student("bob"), "student")))
+    amy_before = account_row(store, "d1", "amy")
+    assert amy_before.active is False
+
+    amy, bob = student("amy", first="Amelia"), student("bob", first="Robert")
+    desired = roster(c, (amy, "student"), (bob, "student"), (student("cy"), "student"))
+    assert apply(store, c, desired) == (6, {"accounts": 3, "school_links": 3})
+
+    amy_after = account_row(store, "d1", "amy")
+    assert (amy_after.id, amy_after.active, amy_after.deactivated_at) == (amy_before.id, True, None)
+    assert load(store, c) == desired
+    assert load(store, a).accounts == {"bob": bob}  # accounts are district-wide
+    with store.unit_of_work() as uow:
+        ids = uow.connection.execute(select(accounts.c.source_id)).scalars().all()
+    assert sorted(ids) == ["amy", "bob", "cy"]
+
+
+def test_an_archived_class_comes_back_when_the_other_tables_are_empty(
+    store: SqlStore, make_school: MakeSchool
+) -> None:
+    school = make_school()
+    sync = roster(school, classes={"c1": ClassInfo("c1", "Math")})
+    apply(store, school, sync)
+    apply(store, school, roster(school))  # c1 archived: classes holds a row, the rest none
+
+    desired = full_roster(school, classes={"c1": ClassInfo("c1", "Math II")})
+    with inserts(store) as seen:
+        written, per_table = apply(store, school, desired)
+
+    # c1 is restored with its new values (an update), c2 inserted.
+    assert per_table["classes"] == 2 and written == 14
+    assert [s for s in seen if "ON CONFLICT" in s and "INTO classes" in s]
+    assert load(store, school) == desired
+    with store.unit_of_work() as uow:
+        stored = uow.connection.execute(select(classes.c.source_id, classes.c.name)).all()
+    assert sorted(map(tuple, stored)) == [("c1", "Math II"), ("c2", "Art")]
+
+
+def test_written_is_empty_after_an_empty_change_set(
+    store: SqlStore, make_school: MakeSchool
+) -> None:
+    school = make_school()
+    apply(store, school, full_roster(school))
+    assert apply(store, school, full_roster(school)) == (0, {})
