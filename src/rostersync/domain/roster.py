@@ -8,21 +8,32 @@ the way (a section naming a student who does not exist, ...).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from itertools import product
+from operator import itemgetter
 
 from rostersync.domain.records import (
+    ContactInfo,
     CourseRecord,
     Role,
     RowProblem,
     SchoolRecord,
     SectionRecord,
     Severity,
+    StaffInfo,
+    StudentInfo,
+    TeacherInfo,
     TermRecord,
     UserRecord,
 )
 
 ACCOUNT_ROLES: tuple[Role, ...] = (Role.STUDENT, Role.TEACHER, Role.STAFF, Role.CONTACT)
+# The roles as the plain strings the roster holds, read once: an enum's ``.value`` is a
+# Python-level property, and the build would otherwise read it for every link.
+_STUDENT, _TEACHER, _STAFF, _CONTACT = (role.value for role in ACCOUNT_ROLES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,46 +97,110 @@ class SchoolRoster:
 
     def counts(self) -> dict[str, int]:
         """Current counts per entity, as the status and the removal policy see them."""
-        per_role = {role.value: 0 for role in ACCOUNT_ROLES}
-        for _, role in self.links:
-            per_role[role] = per_role.get(role, 0) + 1
+        per_role = Counter(map(_second, self.links))  # counted in C; a missing role is 0
+        per_member_role = Counter(map(_third, self.memberships))
         return {
-            "students": per_role["student"],
-            "teachers": per_role["teacher"],
-            "staff": per_role["staff"],
-            "contacts": per_role["contact"],
+            "students": per_role[_STUDENT],
+            "teachers": per_role[_TEACHER],
+            "staff": per_role[_STAFF],
+            "contacts": per_role[_CONTACT],
             "classes": len(self.classes),
-            "enrollments": sum(1 for m in self.memberships if m[2] == "student"),
-            "class_teachers": sum(1 for m in self.memberships if m[2] == "teacher"),
+            "enrollments": per_member_role[_STUDENT],
+            "class_teachers": per_member_role[_TEACHER],
             "contact_links": len(self.contact_links),
         }
 
 
+_second, _third = itemgetter(1), itemgetter(2)
+
+
 def account_from_user(user: UserRecord) -> Account:
     """The account fields rostersync keeps for a user, whatever their roles."""
+    student, teacher, staff, contact = user.student, user.teacher, user.staff, user.contact
     sis_id = number = grade = phone = ""
-    if user.student is not None:
-        sis_id, number, grade = user.student.sis_id, user.student.student_number, user.student.grade
-    elif user.teacher is not None:
-        sis_id, number = user.teacher.sis_id, user.teacher.teacher_number
-    elif user.staff is not None:
-        sis_id = user.staff.staff_id
-    if user.contact is not None:
-        phone = user.contact.phone
-        sis_id = sis_id or user.contact.sis_id
-    roles = tuple(r.value for r in user.roles if r in ACCOUNT_ROLES)
-    return Account(
-        source_id=user.source_id,
-        roles=roles,
-        first_name=user.name.first,
-        middle_name=user.name.middle,
-        last_name=user.name.last,
-        email=user.email,
-        sis_id=sis_id,
-        number=number,
-        grade=grade,
-        phone=phone,
+    if student is not None:
+        sis_id, number, grade = student.sis_id, student.student_number, student.grade
+    elif teacher is not None:
+        sis_id, number = teacher.sis_id, teacher.teacher_number
+    elif staff is not None:
+        sis_id = staff.staff_id
+    if contact is not None:
+        phone = contact.phone
+        sis_id = sis_id or contact.sis_id
+    roles = _ACCOUNT_ROLES_OF[
+        student is not None, teacher is not None, staff is not None, contact is not None
+    ]
+    name = user.name
+    return _new_account(
+        user.source_id,
+        roles,
+        name.first,
+        name.middle,
+        name.last,
+        user.email,
+        sis_id,
+        number,
+        grade,
+        phone,
     )
+
+
+def _account_roles_table() -> dict[tuple[bool, bool, bool, bool], tuple[str, ...]]:
+    """An account's roles for each combination of role infos a user can hold, taken from
+    ``UserRecord.roles`` itself, so the two cannot drift apart."""
+    table: dict[tuple[bool, bool, bool, bool], tuple[str, ...]] = {}
+    for student, teacher, staff, contact in product((False, True), repeat=4):
+        user = UserRecord(
+            "",
+            student=StudentInfo() if student else None,
+            teacher=TeacherInfo() if teacher else None,
+            staff=StaffInfo() if staff else None,
+            contact=ContactInfo() if contact else None,
+        )
+        roles = tuple(r.value for r in user.roles if r in ACCOUNT_ROLES)
+        table[student, teacher, staff, contact] = roles
+    return table
+
+
+_ACCOUNT_ROLES_OF = _account_roles_table()
+
+
+def _account_factory() -> Callable[
+    [str, tuple[str, ...], str, str, str, str, str, str, str, str], Account
+]:
+    """``Account``'s constructor without ``__init__``, for the build's hot loop (one account
+    per user and school build). A frozen dataclass's ``__init__`` sets each field through
+    ``object.__setattr__`` by name; setting the slots directly costs about half. Arguments
+    in field order. The object is the same (tests/unit pin it equal to ``Account(...)``);
+    the unpacking below fails at import if a field is added or removed."""
+    new = object.__new__
+    slot = Account.__dict__
+    (
+        set_source_id, set_roles, set_first, set_middle, set_last,
+        set_email, set_sis_id, set_number, set_grade, set_phone,
+    ) = (slot[f.name].__set__ for f in fields(Account))  # fmt: skip
+
+    def make(
+        source_id: str, roles: tuple[str, ...], first_name: str, middle_name: str,
+        last_name: str, email: str, sis_id: str, number: str, grade: str, phone: str,
+    ) -> Account:  # fmt: skip
+        account: Account = new(Account)
+        set_source_id(account, source_id)
+        set_roles(account, roles)
+        set_first(account, first_name)
+        set_middle(account, middle_name)
+        set_last(account, last_name)
+        set_email(account, email)
+        set_sis_id(account, sis_id)
+        set_number(account, number)
+        set_grade(account, grade)
+        set_phone(account, phone)
+        return account
+
+    return make
+
+
+_new_account = _account_factory()
 
 
 @dataclass(slots=True)
@@ -149,10 +224,10 @@ def build_rosters(
     rosters = {sid: SchoolRoster(school_id=sid) for sid in school_map}
     problems: list[RowProblem] = []
     user_list = list(users)
-    students: dict[str, UserRecord] = {}
+    students: dict[str, tuple[str, ...]] = {}
     for user in user_list:
         if user.student is not None:
-            students[user.source_id] = user
+            students[user.source_id] = _student_schools(user)
         _place_user(user, rosters, problems)
     for user in user_list:
         if user.contact is not None:
@@ -165,21 +240,19 @@ def build_rosters(
 def _place_user(
     user: UserRecord, rosters: dict[str, SchoolRoster], problems: list[RowProblem]
 ) -> None:
+    user_id = user.source_id
     account: Account | None = None
-    for role, info_schools in (
-        (Role.STUDENT, _schools_of(user, Role.STUDENT)),
-        (Role.TEACHER, _schools_of(user, Role.TEACHER)),
-        (Role.STAFF, _schools_of(user, Role.STAFF)),
-    ):
+    for role, info_schools in _direct_schools(user):
         for school_id in info_schools:
             roster = rosters.get(school_id)
             if roster is None:
                 continue  # a school not shared with us (or not in this fetch)
-            account = account or account_from_user(user)
-            roster.accounts[user.source_id] = account
-            roster.links.add((user.source_id, role.value))
+            if account is None:
+                account = account_from_user(user)
+            roster.accounts[user_id] = account
+            roster.links.add((user_id, role))
     if user.teacher is not None and not user.email:
-        for school_id in _schools_of(user, Role.TEACHER):
+        for school_id in _with_primary(user.teacher.schools, user.teacher.school):
             problems.append(
                 RowProblem(
                     Severity.ALERT,
@@ -193,14 +266,22 @@ def _place_user(
             )
 
 
-def _schools_of(user: UserRecord, role: Role) -> tuple[str, ...]:
-    if role is Role.STUDENT and user.student is not None:
-        return _with_primary(user.student.schools, user.student.school)
-    if role is Role.TEACHER and user.teacher is not None:
-        return _with_primary(user.teacher.schools, user.teacher.school)
-    if role is Role.STAFF and user.staff is not None:
-        return user.staff.schools
-    return ()
+def _direct_schools(user: UserRecord) -> list[tuple[str, tuple[str, ...]]]:
+    """(role, schools) for each role that places a user in schools by itself: student,
+    teacher and staff, in that order."""
+    out: list[tuple[str, tuple[str, ...]]] = []
+    if user.student is not None:
+        out.append((_STUDENT, _with_primary(user.student.schools, user.student.school)))
+    if user.teacher is not None:
+        out.append((_TEACHER, _with_primary(user.teacher.schools, user.teacher.school)))
+    if user.staff is not None:
+        out.append((_STAFF, user.staff.schools))
+    return out
+
+
+def _student_schools(user: UserRecord) -> tuple[str, ...]:
+    student = user.student
+    return () if student is None else _with_primary(student.schools, student.school)
 
 
 def _with_primary(schools: tuple[str, ...], primary: str) -> tuple[str, ...]:
@@ -211,26 +292,36 @@ def _with_primary(schools: tuple[str, ...], primary: str) -> tuple[str, ...]:
 
 def _place_contact(
     user: UserRecord,
-    students: Mapping[str, UserRecord],
+    schools_of_student: Mapping[str, tuple[str, ...]],
     rosters: dict[str, SchoolRoster],
     problems: list[RowProblem],
 ) -> None:
+    """``schools_of_student``: each student of the fetch and the schools where they are a
+    student (worked out once per student, not once per contact link)."""
     assert user.contact is not None
-    account = account_from_user(user)
+    user_id = user.source_id
+    account: Account | None = None
     for rel in user.contact.relationships:
-        student = students.get(rel.student_id)
-        if student is None:
-            problems.append(unknown_student(user.source_id, rel.student_id))
+        student_at = schools_of_student.get(rel.student_id)
+        if student_at is None:
+            problems.append(unknown_student(user_id, rel.student_id))
             continue
-        for school_id in _schools_of(student, Role.STUDENT):
+        for school_id in student_at:
             roster = rosters.get(school_id)
             if roster is None:
                 continue
-            roster.accounts[user.source_id] = account
-            roster.links.add((user.source_id, Role.CONTACT.value))
-            roster.contact_links[(user.source_id, rel.student_id)] = LinkInfo(
-                relationship=rel.relationship, type=rel.type
-            )
+            if account is None:
+                account = account_from_user(user)
+            roster.accounts[user_id] = account
+            roster.links.add((user_id, _CONTACT))
+            roster.contact_links[(user_id, rel.student_id)] = _link_info(rel.relationship, rel.type)
+
+
+@lru_cache(maxsize=256)
+def _link_info(relationship: str, type_: str) -> LinkInfo:
+    """One shared (immutable) LinkInfo per relationship and type: a handful of pairs repeat
+    on every link, and each object built would be kept in the roster for the GC to scan."""
+    return LinkInfo(relationship=relationship, type=type_)
 
 
 def unknown_student(contact_id: str, student_id: str) -> RowProblem:
@@ -248,9 +339,12 @@ def unknown_student(contact_id: str, student_id: str) -> RowProblem:
 def placement(user: UserRecord) -> tuple[list[tuple[str, bool]], list[str]]:
     """Where a user belongs: its schools (and whether as a student there), and the students
     it is a contact of (through whom it belongs to their schools)."""
-    student_at = set(_schools_of(user, Role.STUDENT))
+    student_at = _student_schools(user)
     schools = set(student_at)
-    schools.update(_schools_of(user, Role.TEACHER), _schools_of(user, Role.STAFF))
+    if user.teacher is not None:
+        schools.update(_with_primary(user.teacher.schools, user.teacher.school))
+    if user.staff is not None:
+        schools.update(user.staff.schools)
     students = [rel.student_id for rel in user.contact.relationships] if user.contact else []
     return [(s, s in student_at) for s in sorted(schools)], students
 
@@ -269,7 +363,7 @@ def build_school_roster(
     rosters = {school_id: SchoolRoster(school_id=school_id)}
     problems: list[RowProblem] = []
     user_list = list(users)
-    students = {u.source_id: u for u in user_list if u.student is not None}
+    students = {u.source_id: _student_schools(u) for u in user_list if u.student is not None}
     for user in user_list:
         _place_user(user, rosters, problems)
     local: list[RowProblem] = []
@@ -308,12 +402,13 @@ def _place_section(
     teachers = set(section.teacher_ids)
     if section.teacher_id:
         teachers.add(section.teacher_id)
-    for role, ids in (("student", section.student_ids), ("teacher", sorted(teachers))):
+    section_id, links, memberships = section.source_id, roster.links, roster.memberships
+    for role, ids in ((_STUDENT, section.student_ids), (_TEACHER, sorted(teachers))):
         for account_id in ids:
-            if (account_id, role) not in roster.links:
+            if (account_id, role) in links:
+                memberships.add((section_id, account_id, role))
+            else:
                 problems.append(_dangling(section, role, account_id))
-                continue
-            roster.memberships.add((section.source_id, account_id, role))
 
 
 def _dangling(section: SectionRecord, role: str, account_id: str) -> RowProblem:
