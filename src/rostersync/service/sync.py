@@ -7,7 +7,9 @@ outbox) are written in one transaction. The other schools go on.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import gc
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -64,7 +66,19 @@ def sync_district(
             skipped_reason="The district's plan is inactive, so it does not sync. "
             "Its schools keep their last roster; activate the plan to resume.",
         )
+    return _sync(services, config, school_refs, trigger, actor, progress)
+
+
+def _sync(
+    services: Services,
+    config: DistrictConfig,
+    school_refs: Sequence[str] | None,
+    trigger: str,
+    actor: str,
+    progress: Callable[[str], None] | None,
+) -> SyncResult:
     started = services.clock.now()
+    district_id = config.id
     source = services.sources(config.clever_base_url, config.clever_token)
     staging = services.store.staging()
     try:
@@ -77,11 +91,28 @@ def sync_district(
         finally:
             source.close()
         services.checkpoint("after_fetch")
-        runs = _evaluate_all(services, config, fetched, school_refs, trigger, actor, started)
+        with _rarer_collections():
+            runs = _evaluate_all(services, config, fetched, school_refs, trigger, actor, started)
     finally:
         staging.close()
     _mark_synced(services, config.id, started)
     return _finish(services, SyncResult(district_id, runs))
+
+
+@contextmanager
+def _rarer_collections() -> Iterator[None]:
+    """Run the cycle collector less often while schools are evaluated. Building and diffing
+    a school makes hundreds of thousands of short-lived objects (records, roster rows,
+    changes) that form no cycles; at the default thresholds the collector runs thousands
+    of times and rescans the live heap each time. It still runs; the thresholds come back
+    after. Not during the fetch: there, rarer collections let the cyclic garbage of HTTP
+    responses, which holds whole pages, pile up (peak RSS 110 -> 210 MiB at 50k students)."""
+    previous = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 50)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def _finish(services: Services, result: SyncResult) -> SyncResult:
