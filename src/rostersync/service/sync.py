@@ -34,10 +34,10 @@ from rostersync.service.model import DistrictConfig, Plan, RunRecord, SchoolRow
 from rostersync.service.outbox import deliver_pending
 from rostersync.service.unchanged import (
     Stamps,
+    UnchangedRuns,
     restamp,
     school_digest,
     shared_digest,
-    skip_if_unchanged,
 )
 
 
@@ -173,11 +173,34 @@ def _evaluate_all(
     started: datetime,
 ) -> list[RunRecord]:
     _register_schools(services, config, list(fetched.schools.values()))
-    broken = district_breakage(fetched.district)
     shared = shared_digest(
         fetched.terms, fetched.courses, [*fetched.unknown, *fetched.unplaced], config.policy
     )
     stamps = Stamps()
+    skips = UnchangedRuns(services, config.id, stamps)
+    try:
+        runs = _evaluate_targets(
+            services, config, fetched, refs, shared, skips, trigger, actor, started
+        )
+        skips.flush()
+    finally:
+        skips.close()
+    restamp(services, config.id, stamps)
+    return runs
+
+
+def _evaluate_targets(
+    services: Services,
+    config: DistrictConfig,
+    fetched: FetchedDistrict,
+    refs: Sequence[str] | None,
+    shared: str,
+    skips: UnchangedRuns,
+    trigger: str,
+    actor: str,
+    started: datetime,
+) -> list[RunRecord]:
+    broken = district_breakage(fetched.district)
     runs: list[RunRecord] = []
     for school in _targets(services, config, refs):
         verdict = SchoolVerdict(
@@ -189,10 +212,12 @@ def _evaluate_all(
             started_at=started,
         )
         if broken is not None:
+            skips.flush()
             runs.append(
                 record_failure(services, verdict, broken, fatal=True, rule="district_error")
             )
         elif school.source_id not in fetched.schools:
+            skips.flush()
             message = (
                 f"School {school.name} is no longer in the data shared with this app. "
                 "Reshare it in Clever, then use 'I fixed it'."
@@ -201,8 +226,7 @@ def _evaluate_all(
                 record_failure(services, verdict, message, fatal=True, rule="school_unshared")
             )
         else:
-            runs.append(_evaluate_one(services, verdict, fetched, shared, stamps))
-    restamp(services, config.id, stamps)
+            runs.append(_evaluate_one(services, verdict, fetched, shared, skips))
     return runs
 
 
@@ -211,18 +235,19 @@ def _evaluate_one(
     verdict: SchoolVerdict,
     fetched: FetchedDistrict,
     shared: str,
-    stamps: Stamps,
+    skips: UnchangedRuns,
 ) -> RunRecord:
     """Skip the school if its inputs did not change since it was verified; else check it."""
     school = verdict.school
     staged = fetched.staging.problems(school.source_id)
     digest = school_digest(shared, fetched.digests.get(school.source_id, ""), staged)
     base = new_run(verdict, school, services.clock.now(), [], ChangeSet(school.source_id))
-    skipped = skip_if_unchanged(services, school, digest, stamps, base)
+    skipped = skips.skip(school, digest, base)
     if skipped is not None:
         return skipped
+    skips.flush()  # the school's own transaction comes next
     desired, problems = school_roster(fetched, school.source_id, staged)
-    return evaluate_school(services, verdict, desired, problems, InputCheck(digest, stamps))
+    return evaluate_school(services, verdict, desired, problems, InputCheck(digest, skips.stamps))
 
 
 def _fail_all(
