@@ -20,6 +20,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
     parser.add_argument("--root", type=Path, default=Path(".bench"), help="the cache folder")
     parser.add_argument("--markdown", type=Path, default=None, help="write the summary here")
+    parser.add_argument(
+        "--postgresql",
+        metavar="URL",
+        default=None,
+        help="sync into PostgreSQL instead of SQLite: a server URL such as "
+        "postgresql+psycopg://postgres@127.0.0.1:5432/postgres (the database "
+        "rostersync_bench is dropped and created there)",
+    )
     args = parser.parse_args(argv)
     args.root.mkdir(parents=True, exist_ok=True)
     free = shutil.disk_usage(args.root).free
@@ -29,8 +37,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{args.students:,} students needs about "
             f"{args.students * NEEDED_BYTES_PER_STUDENT / 2**30:.1f} GiB. Free some space."
         )
-    results = run_all(args.students, args.root)
-    summary = markdown(args.students, results)
+    results = run_all(args.students, args.root, args.postgresql)
+    summary = markdown(args.students, results, "PostgreSQL" if args.postgresql else "SQLite")
     print(summary)
     if args.markdown is not None:
         args.markdown.write_text(summary, encoding="utf-8")

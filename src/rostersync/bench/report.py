@@ -8,6 +8,7 @@ from typing import Any
 
 # Targets at R1M (processing = CPU seconds of the sync process); see docs/performance.md.
 CPU_TARGETS: dict[str, float] = {"first_load": 90.0, "no_change": 20.0, "one_percent": 30.0}
+PG_FIRST_LOAD_TARGET = 60.0
 RSS_TARGET_MIB = 512.0
 NO_CHANGE_FLOOR_RATIO = 2.5
 APPLY_TARGET_S = 5.0
@@ -31,10 +32,13 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({model}){memory}, Python {platform.python_version()}"
 
 
-def checks(results: dict[str, Any]) -> list[str]:
+def checks(results: dict[str, Any], store: str = "SQLite") -> list[str]:
     """One line per target: met or not, with the figure."""
     out: list[str] = []
-    for mode, limit in CPU_TARGETS.items():
+    targets = dict(CPU_TARGETS)
+    if store == "PostgreSQL":
+        targets["first_load"] = PG_FIRST_LOAD_TARGET
+    for mode, limit in targets.items():
         cpu = results[mode]["cpu_s"]
         out.append(_line(cpu <= limit, f"{mode}: {cpu:.1f} s CPU (target ≤ {limit:.0f} s)"))
     ratio = results["no_change"]["cpu_s"] / max(results["floor"]["cpu_s"], 0.001)
@@ -56,12 +60,12 @@ def _line(ok: bool, text: str) -> str:
     return f"- {'met' if ok else 'MISSED'}: {text}"
 
 
-def markdown(students: int, results: dict[str, Any]) -> str:
+def markdown(students: int, results: dict[str, Any], store: str = "SQLite") -> str:
     """The summary table, the target checks and the machine."""
     lines = [
         f"## Benchmark: {students:,} students",
         "",
-        f"Machine: {machine()}. Store: SQLite.",
+        f"Machine: {machine()}. Store: {store}.",
         "",
         "| mode | CPU s | wall s | peak RSS MiB | requests | records | roster rows written |",
         "|---|---:|---:|---:|---:|---:|---:|",
@@ -72,7 +76,7 @@ def markdown(students: int, results: dict[str, Any]) -> str:
             f"| {mode} | {f['cpu_s']:.1f} | {f['wall_s']:.1f} | {f['peak_rss_mib']:.0f} | "
             f"{f['requests']} | {f['records']:,} | {written} |"
         )
-    lines += ["", "Targets (as set for R1M):", "", *checks(results), ""]
+    lines += ["", "Targets (as set for R1M):", "", *checks(results, store), ""]
     for mode in ("first_load", "one_percent"):
         per_table = ", ".join(f"{t} {n:,}" for t, n in results[mode]["rows_written"].items())
         lines.append(f"- {mode} rows written: {per_table or 'none'}")

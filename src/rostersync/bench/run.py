@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import create_engine, make_url
+
 from rostersync.bench.workload import district_dir
 
 MODES: tuple[str, ...] = ("floor", "first_load", "no_change", "one_percent")
@@ -78,13 +80,36 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any
     return report
 
 
-def run_all(students: int, root: Path) -> dict[str, Any]:
+BENCH_DATABASE = "rostersync_bench"
+
+
+def fresh_store(
+    root: Path, students: int, pg_url: str | None, pg_database: str = BENCH_DATABASE
+) -> str:
+    """An empty store for the run: a SQLite file under ``root``, or, with ``pg_url`` (a
+    PostgreSQL server URL), the database ``pg_database`` there, dropped and created."""
+    if pg_url is None:
+        database = root / f"bench-{students}.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{database}{suffix}").unlink(missing_ok=True)
+        return f"sqlite:///{database}"
+    server = make_url(pg_url)
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{pg_database}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{pg_database}"')
+    finally:
+        engine.dispose()
+    return server.set(database=pg_database).render_as_string(hide_password=False)
+
+
+def run_all(
+    students: int, root: Path, pg_url: str | None = None, pg_database: str = BENCH_DATABASE
+) -> dict[str, Any]:
     """Generate (or reuse) the district and measure every mode, in order."""
     directory = district_dir(root, students)
-    database = root / f"bench-{students}.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{database}{suffix}").unlink(missing_ok=True)
-    url = f"sqlite:///{database}"
+    url = fresh_store(root, students, pg_url, pg_database)
     results: dict[str, Any] = {}
     server = start_server(directory, one_percent=False)
     try:
