@@ -12,15 +12,16 @@ in memory.
 Users are staged as the source sent them and mapped only when a school they belong to is
 checked in full (most schools of a resync are unchanged and skipped: see
 ``service.unchanged``). So a user's mapping alerts appear on the reports of the schools it
-belongs to, directly or as a contact of their students; the alerts of users who belong to
-no school in the share (district admins, users without a role, contacts of unknown
-students only) are found during the fetch and appear on every school's report.
+belongs to, directly or as a contact of their students (a contact's alerts then carry that
+school's id); the alerts of users who belong to no school in the share (district admins,
+users without a role, contacts of unknown students only) are found during the fetch and
+appear on every school's report.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from rostersync.domain.records import (
@@ -147,7 +148,11 @@ def school_roster(
     fetched: FetchedDistrict, school_source_id: str, staged: list[RowProblem] | None = None
 ) -> tuple[SchoolRoster, list[RowProblem]]:
     """The school's desired roster and the row problems its report shows (``staged``: its
-    staged problems, when the caller already read them)."""
+    staged problems, when the caller already read them).
+
+    The problems come district-wide first (``school_id`` empty: the same list for every
+    school of the fetch, which the store keeps once), then the school's own. A contact's
+    mapping alerts, found while mapping this school's users, are the school's own."""
     staging = fetched.staging
     mapped: list[RowProblem] = []
     users = [
@@ -165,9 +170,17 @@ def school_roster(
     )
     problems = list(staged) if staged is not None else staging.problems(school_source_id)
     problems += fetched.unplaced
-    problems += problems_for_school(mapped, school_source_id)
+    problems += [
+        p if p.school_id else replace(p, school_id=school_source_id)
+        for p in problems_for_school(mapped, school_source_id)
+    ]
     problems += problems_for_school(built, school_source_id)
-    return roster, problems
+    return roster, district_first(problems)
+
+
+def district_first(problems: list[RowProblem]) -> list[RowProblem]:
+    """The problems tied to no school, then the others, each in the order found."""
+    return [p for p in problems if not p.school_id] + [p for p in problems if p.school_id]
 
 
 def problems_for_school(problems: Iterable[RowProblem], school_source_id: str) -> list[RowProblem]:
