@@ -2,14 +2,16 @@
 
 A held change set must come back exactly as it was reviewed, so every value it carries is
 kept as JSON and decoded by its entity into the same frozen dataclass. Findings and row
-problems are kept as rows (they are listed and downloaded one by one on the report).
+problems are kept as rows (they are listed and downloaded one by one on the report); the
+district-wide part of a run's problems is kept once per distinct set, under its digest.
 msgspec encodes and decodes the dataclasses directly and is fast enough for change sets of
 hundreds of thousands of rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -93,20 +95,45 @@ def finding_from_row(row: Mapping[Any, Any]) -> Finding:
     )
 
 
+def problem_columns(problem: RowProblem) -> dict[str, Any]:
+    """A row problem's stored columns (without its keys)."""
+    return {
+        "severity": problem.severity.value,
+        "entity": problem.entity,
+        "source_id": problem.source_id,
+        "code": problem.code,
+        "message": problem.message,
+        "school_id": problem.school_id,
+    }
+
+
 def problem_rows(run_id: str, problems: Iterable[RowProblem]) -> list[dict[str, Any]]:
-    return [
-        {
-            "run_id": run_id,
-            "seq": seq,
-            "severity": p.severity.value,
-            "entity": p.entity,
-            "source_id": p.source_id,
-            "code": p.code,
-            "message": p.message,
-            "school_id": p.school_id,
-        }
-        for seq, p in enumerate(problems)
-    ]
+    return [{"run_id": run_id, "seq": seq, **problem_columns(p)} for seq, p in enumerate(problems)]
+
+
+def split_problems(
+    problems: Sequence[RowProblem],
+) -> tuple[tuple[RowProblem, ...], tuple[RowProblem, ...]]:
+    """A run's problems as (district-wide, own): the longest leading run with no school id,
+    and everything after it, so ``shared + own`` is the input again, order included."""
+    cut = next((i for i, p in enumerate(problems) if p.school_id != ""), len(problems))
+    return tuple(problems[:cut]), tuple(problems[cut:])
+
+
+def problem_set_digest(problems: Iterable[RowProblem]) -> str:
+    """The content address of a problem set: BLAKE2b-128 (hex) of its values as JSON.
+
+    The encoding is a JSON list of ``[severity, entity, source_id, code, message,
+    school_id]`` lists, so equal sets (same problems, same order) get equal digests.
+    msgspec encodes the severity as its value; reading ``.value`` in Python would double
+    the cost for thousands of problems per run.
+    """
+    values = [(p.severity, p.entity, p.source_id, p.code, p.message, p.school_id) for p in problems]
+    return hashlib.blake2b(_encoder.encode(values), digest_size=16).hexdigest()
+
+
+def problem_set_rows(digest: str, problems: Iterable[RowProblem]) -> list[dict[str, Any]]:
+    return [{"digest": digest, "seq": seq, **problem_columns(p)} for seq, p in enumerate(problems)]
 
 
 def problem_from_row(row: Mapping[Any, Any]) -> RowProblem:

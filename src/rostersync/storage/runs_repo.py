@@ -2,6 +2,11 @@
 
 A held change set is stored one row per change (``held_changes``), in order, so a report can
 page through a large one and an approval applies exactly the changes that were reviewed.
+
+A run's problems tied to no school come first and are the same for every school of a sync
+(and for every unchanged resync after it), so they are stored once per distinct set in
+``problem_sets`` under a content digest and shared; only the school's own problems go to
+``run_problems``. Reading a run puts the two back together, in the order they were given.
 """
 
 from __future__ import annotations
@@ -25,9 +30,19 @@ from rostersync.storage.codec import (
     from_json,
     problem_from_row,
     problem_rows,
+    problem_set_digest,
+    problem_set_rows,
+    split_problems,
     to_json,
 )
-from rostersync.storage.tables import held_changes, run_findings, run_problems, sync_runs
+from rostersync.storage.statements import upsert_insert
+from rostersync.storage.tables import (
+    held_changes,
+    problem_sets,
+    run_findings,
+    run_problems,
+    sync_runs,
+)
 
 
 class RunsRepo:
@@ -37,11 +52,15 @@ class RunsRepo:
         self._conn = conn
 
     def add_run(self, run: RunRecord, held: ChangeSet | None = None) -> None:
-        self._conn.execute(insert(sync_runs).values(_run_columns(run, held)))
+        """Write the run, its findings, its own problems, its held change set (if any) and,
+        once per distinct set, its district-wide problems (see ``_store_problem_set``)."""
+        shared, own = split_problems(run.problems)
+        digest = self._store_problem_set(shared)
+        self._conn.execute(insert(sync_runs).values(_run_columns(run, held, digest)))
         if run.findings:
             self._conn.execute(insert(run_findings), finding_rows(run.id, run.findings))
-        if run.problems:
-            self._conn.execute(insert(run_problems), problem_rows(run.id, run.problems))
+        if own:
+            self._conn.execute(insert(run_problems), problem_rows(run.id, own))
         if held is not None and held.changes:
             rows = [change_row(run.id, seq, c) for seq, c in enumerate(held.changes)]
             self._conn.execute(insert(held_changes), rows)
@@ -73,6 +92,23 @@ class RunsRepo:
         )
         return ChangeSet(school_id=school_id, changes=[change_from_row(r._mapping) for r in rows])
 
+    def _store_problem_set(self, shared: tuple[RowProblem, ...]) -> str | None:
+        """The digest of a run's district-wide problems, inserting the set if it is new.
+
+        Every ``add_run`` runs under the district lock, so the SELECT then INSERT cannot race
+        within a district; ``ON CONFLICT DO NOTHING`` covers two districts that happen to
+        store the same set at once. Nothing is cached across calls: a rolled-back unit of
+        work must not leave a digest believed stored.
+        """
+        if not shared:
+            return None
+        digest = problem_set_digest(shared)
+        query = select(problem_sets.c.digest).where(problem_sets.c.digest == digest).limit(1)
+        if self._conn.execute(query).first() is None:
+            stmt = upsert_insert(self._conn, problem_sets).on_conflict_do_nothing()
+            self._conn.execute(stmt, problem_set_rows(digest, shared))
+        return digest
+
     def _with_details(self, rows: Sequence[Mapping[Any, Any]]) -> list[RunRecord]:
         """Runs with their findings and problems, loaded with one query per table."""
         ids = [row["id"] for row in rows]
@@ -86,13 +122,42 @@ class RunsRepo:
         query = select(run_problems).where(run_problems.c.run_id.in_(ids))
         for p in self._conn.execute(query.order_by(run_problems.c.run_id, run_problems.c.seq)):
             problems[p.run_id].append(problem_from_row(p._mapping))
+        sets = self._problem_sets({row["shared_problems"] for row in rows} - {None})
         return [
-            _run_from_row(row, tuple(findings[row["id"]]), tuple(problems[row["id"]]))
+            _run_from_row(
+                row,
+                tuple(findings[row["id"]]),
+                sets.get(row["shared_problems"], ()) + tuple(problems[row["id"]]),
+            )
             for row in rows
         ]
 
+    def _problem_sets(self, digests: set[str]) -> dict[str, tuple[RowProblem, ...]]:
+        """The stored problem sets with these digests, each in order, in one query for those
+        not read lately. A digest names its content for good, so the sets read are kept
+        (the last few read): a resync that skips 2,000 unchanged schools reads the
+        same district-wide set 2,000 times."""
+        found = {d: _RECENT_SETS[d] for d in digests if d in _RECENT_SETS}
+        missing = sorted(digests - found.keys())
+        if not missing:
+            return found
+        sets: dict[str, list[RowProblem]] = defaultdict(list)
+        query = select(problem_sets).where(problem_sets.c.digest.in_(missing))
+        for p in self._conn.execute(query.order_by(problem_sets.c.digest, problem_sets.c.seq)):
+            sets[p.digest].append(problem_from_row(p._mapping))
+        for digest, problems in sets.items():
+            found[digest] = _RECENT_SETS[digest] = tuple(problems)
+        while len(_RECENT_SETS) > _RECENT_LIMIT:
+            del _RECENT_SETS[next(iter(_RECENT_SETS))]
+        return found
 
-def _run_columns(run: RunRecord, held: ChangeSet | None) -> dict[str, Any]:
+
+# Problem sets read lately, by digest (oldest first; see ``RunsRepo._problem_sets``).
+_RECENT_SETS: dict[str, tuple[RowProblem, ...]] = {}
+_RECENT_LIMIT = 8
+
+
+def _run_columns(run: RunRecord, held: ChangeSet | None, shared: str | None) -> dict[str, Any]:
     return {
         "id": run.id,
         "district_id": run.district_id,
@@ -111,6 +176,7 @@ def _run_columns(run: RunRecord, held: ChangeSet | None) -> dict[str, Any]:
         "actor": run.actor,
         "held_school_id": held.school_id if held is not None else None,
         "held_count": len(held.changes) if held is not None else None,
+        "shared_problems": shared,
     }
 
 

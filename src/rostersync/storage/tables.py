@@ -215,6 +215,9 @@ sync_runs = Table(
     # change set's own school id, which the source side may give as a source id.
     Column("held_school_id", String, nullable=True),
     Column("held_count", Integer, nullable=True),
+    # The digest of the run's district-wide problems in ``problem_sets`` (migration 0004);
+    # NULL when it has none, and for every run stored before 0004.
+    Column("shared_problems", String, nullable=True),
     Index(None, "school_id", "started_at"),
 )
 
@@ -233,6 +236,22 @@ run_problems = Table(
     "run_problems",
     metadata,
     Column("run_id", String, ForeignKey("sync_runs.id"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("severity", String, nullable=False),
+    Column("entity", String, nullable=False),
+    Column("source_id", String, nullable=False),
+    Column("code", String, nullable=False),
+    Column("message", Text, nullable=False),
+    _text("school_id"),
+)
+
+# The problems tied to no school (migration 0004), stored once per distinct set and shared
+# by every run that points to it with ``sync_runs.shared_problems``: with 2,000 schools, a
+# sync would otherwise copy the same district-wide problems into 2,000 runs.
+problem_sets = Table(
+    "problem_sets",
+    metadata,
+    Column("digest", String, primary_key=True),
     Column("seq", Integer, primary_key=True),
     Column("severity", String, nullable=False),
     Column("entity", String, nullable=False),
