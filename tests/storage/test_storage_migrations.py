@@ -64,3 +64,40 @@ def test_check_database_reports_a_schema_changed_by_hand(empty_url: str) -> None
         engine.dispose()
     with pytest.raises(SchemaError, match="differs from the code"):
         check_database(empty_url)
+
+
+def _plant_dangling_problem(url: str) -> None:
+    """A run_problems row naming a run that does not exist (foreign keys off, as SQLite
+    allows by default)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO run_problems (run_id, seq, severity, entity, source_id,"
+                    " code, message, school_id)"
+                    " VALUES ('run_gone', 0, 'error', 'user', 'u', 'c', 'm', '')"
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def test_an_upgrade_that_runs_checks_sqlite_foreign_keys_and_rolls_back(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fk.db'}"
+    upgrade_database(url, "0003")
+    _plant_dangling_problem(url)
+
+    with pytest.raises(SchemaError, match="foreign keys point nowhere"):
+        upgrade_database(url)
+    assert current_revision(url) == "0003"
+
+
+def test_an_up_to_date_database_is_not_rescanned(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fk.db'}"
+    upgrade_database(url)
+    _plant_dangling_problem(url)
+
+    upgrade_database(url)  # nothing to upgrade: no full scan of every table
+
+    assert current_revision(url) == head_revision()
