@@ -205,3 +205,29 @@ def test_downgrading_puts_the_shared_problems_back_into_each_run(fresh_url: str)
             assert [uow.get_run(r.id) for r in runs] == runs
     finally:
         store.dispose()
+
+
+def test_a_set_of_the_same_objects_is_not_hashed_again_but_an_equal_copy_is(
+    store: SqlStore, make_school: Callable[..., SchoolRow], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rostersync.storage import runs_repo
+
+    hashed: list[int] = []
+    original = runs_repo.problem_set_digest
+
+    def counting(problems: tuple[RowProblem, ...]) -> str:
+        hashed.append(len(problems))
+        return original(problems)
+
+    monkeypatch.setattr(runs_repo, "problem_set_digest", counting)
+    schools = [make_school(f"s{i}") for i in range(3)]
+    shared = district_wide(30, prefix="ident")
+    copy = tuple(RowProblem(*(getattr(p, f) for f in p.__slots__)) for p in shared)
+    add_runs(store, run_record(schools[0], "r0", problems=shared + own(schools[0], 1)))
+    add_runs(store, run_record(schools[1], "r1", problems=tuple(shared) + own(schools[1], 2)))
+    add_runs(store, run_record(schools[2], "r2", problems=copy))
+
+    assert hashed == [30, 30]  # the first time, and the equal copy made of other objects
+    with store.unit_of_work() as uow:
+        assert count(uow.connection, problem_sets) == 30
+        assert uow.get_run("r2").problems == shared

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import heapq
 import os
 import sqlite3
 import tempfile
@@ -110,6 +111,7 @@ class SqliteStaging:
         self._encode = msgspec.msgpack.Encoder().encode
         self._section = msgspec.msgpack.Decoder(SectionRecord)
         self._problem = msgspec.msgpack.Decoder(RowProblem)
+        self._shared: list[tuple[int, RowProblem]] | None = None
 
     # writing (during the fetch)
     def add_user(self, user: UserRef) -> None:
@@ -158,9 +160,20 @@ class SqliteStaging:
             yield self._section.decode(blob)
 
     def problems(self, school_id: str) -> list[RowProblem]:
-        """The row problems of a school, and those tied to no school, in the order found."""
-        query = "SELECT blob FROM problems WHERE school IN ('', ?) ORDER BY seq"
-        return [self._problem.decode(blob) for (blob,) in self._db.execute(query, (school_id,))]
+        """The row problems of a school, and those tied to no school, in the order found.
+        Those tied to no school are decoded once and handed out as the same objects to
+        every school (the store recognises a district-wide set it has just written)."""
+        if self._shared is None:
+            self._shared = self._problems_of("")
+        if not school_id:
+            return [problem for _, problem in self._shared]
+        own = self._problems_of(school_id)
+        return [problem for _, problem in heapq.merge(self._shared, own, key=_seq)]
+
+    def _problems_of(self, school_id: str) -> list[tuple[int, RowProblem]]:
+        query = "SELECT seq, blob FROM problems WHERE school = ? ORDER BY seq"
+        rows = self._db.execute(query, (school_id,))
+        return [(seq, self._problem.decode(blob)) for seq, blob in rows]
 
     def input_digests(self) -> dict[str, str]:
         """Per school, a digest of every staged record its roster is built from: its users,
@@ -193,6 +206,10 @@ class SqliteStaging:
         if pending:
             self._db.executemany(_INSERTS[name], pending)
             pending.clear()
+
+
+def _seq(item: tuple[int, RowProblem]) -> int:
+    return item[0]
 
 
 def _hash(blob: bytes) -> int:
