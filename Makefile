@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck importlint unit clean campaign bench bench-scale bench-web
+.PHONY: venv demo test lint typecheck importlint unit clean campaign bench bench-pg bench-scale bench-web
 
 venv: $(STAMP)
 
@@ -39,6 +39,11 @@ bench-scale: $(STAMP)
 STUDENTS ?= 1000000
 bench: $(STAMP)
 	$(BIN)/python -m rostersync.bench --students $(STUDENTS) --json .bench/results.json --markdown .bench/results.md
+
+# The same on PostgreSQL (a server URL; the database rostersync_bench is recreated there).
+BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+bench-pg: $(STAMP)
+	$(BIN)/python -m rostersync.bench --students $(STUDENTS) --postgresql $(BENCH_PG_URL) --json .bench/results-pg.json --markdown .bench/results-pg.md
 
 # The dashboard and API under load while syncs run (not part of `make test`); docs/load.md.
 LOAD_CLIENTS ?= 50
