@@ -81,6 +81,19 @@ def _text(name: str) -> Column[str]:
     return Column(name, String, nullable=False, default="")
 
 
+def _problem_columns() -> list[Column[Any]]:
+    """A stored ``RowProblem``'s columns (after its keys): a run's own problems and the
+    shared problem sets keep the same ones."""
+    return [
+        Column("severity", String, nullable=False),
+        Column("entity", String, nullable=False),
+        Column("source_id", String, nullable=False),
+        Column("code", String, nullable=False),
+        Column("message", Text, nullable=False),
+        _text("school_id"),
+    ]
+
+
 districts = Table(
     "districts",
     metadata,
@@ -237,12 +250,7 @@ run_problems = Table(
     metadata,
     Column("run_id", String, ForeignKey("sync_runs.id"), primary_key=True),
     Column("seq", Integer, primary_key=True),
-    Column("severity", String, nullable=False),
-    Column("entity", String, nullable=False),
-    Column("source_id", String, nullable=False),
-    Column("code", String, nullable=False),
-    Column("message", Text, nullable=False),
-    _text("school_id"),
+    *_problem_columns(),
 )
 
 # The problems tied to no school (migration 0004), stored once per distinct set and shared
@@ -253,12 +261,7 @@ problem_sets = Table(
     metadata,
     Column("digest", String, primary_key=True),
     Column("seq", Integer, primary_key=True),
-    Column("severity", String, nullable=False),
-    Column("entity", String, nullable=False),
-    Column("source_id", String, nullable=False),
-    Column("code", String, nullable=False),
-    Column("message", Text, nullable=False),
-    _text("school_id"),
+    *_problem_columns(),
 )
 
 # One row per change, in change-set order, so a held change set pages by (run_id, seq).
