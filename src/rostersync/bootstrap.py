@@ -20,6 +20,7 @@ from rostersync.sources.clever.source import CleverSource
 from rostersync.storage import SqlStore
 from rostersync.storage.crypto import TokenCipher
 from rostersync.storage.migrate import upgrade_database
+from rostersync.storage.staging import fetch_cache_dir
 
 # A test seam: a subprocess started with this variable kills itself with SIGKILL at the named
 # point of a sync (after_fetch, mid_diff, mid_apply, after_commit, before_email), so tests can
@@ -85,7 +86,11 @@ def build_services(settings: Settings | None = None, *, migrate: bool = True) ->
     settings = settings or load_settings()
     if migrate:
         upgrade_database(settings.database_url)
-    store = SqlStore(settings.database_url, cipher=token_cipher(settings))
+    store = SqlStore(
+        settings.database_url,
+        cipher=token_cipher(settings),
+        fetch_cache_dir=fetch_cache_dir(settings.fetch_cache_dir, settings.database_url),
+    )
 
     def sources(base_url: str, token: str) -> RosterSource:
         return CleverSource.from_settings(settings, token, base_url=base_url)

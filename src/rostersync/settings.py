@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     # How long the CLI waits for a queued job's outcome before saying it is still queued.
     job_timeout_s: float = Field(default=600.0, gt=0)
     log_json: bool = False
+    # Where each district's last fetch is kept, so a resync stages only what changed
+    # (docs/sync-engine.md). Unset: next to a SQLite database (``<file>.fetch``), or in the
+    # user's cache directory for PostgreSQL. "off": no cache (every sync stages it all).
+    fetch_cache_dir: str | None = None
     # The dashboard's cookie-signing key; without it, a key file is generated and reused.
     secret_key: str | None = None
     secret_key_previous: str | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import event
@@ -100,9 +101,11 @@ def district_data() -> DistrictData:
 
 
 @pytest.fixture
-def env(store_url: str, district_data: DistrictData) -> Iterator[Env]:
-    """A sandbox serving a fresh district, and a migrated store (SQLite and PostgreSQL)."""
-    store = SqlStore(store_url, cipher=TokenCipher(TEST_SECRET))
+def env(store_url: str, district_data: DistrictData, tmp_path: Path) -> Iterator[Env]:
+    """A sandbox serving a fresh district, and a migrated store (SQLite and PostgreSQL)
+    keeping a fetch cache, as deployments do."""
+    cache = str(tmp_path / "fetch-cache")
+    store = SqlStore(store_url, cipher=TokenCipher(TEST_SECRET), fetch_cache_dir=cache)
     mailer = RecordingMailer()
     state = SandboxState.from_data(district_data)
     with SandboxServer(state) as server:

@@ -11,8 +11,8 @@ apply phase).
 
 from __future__ import annotations
 
-import hashlib
 import json
+import os
 import sys
 import time
 from collections import Counter
@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 import msgspec
+import xxhash
 
 from rostersync.service import districts
 from rostersync.service.context import Services
@@ -30,6 +31,7 @@ from rostersync.sources.clever.paging import iter_pages, list_uri
 from rostersync.sources.clever.source import MAX_PAGE_SIZE, CleverSource
 from rostersync.storage import SqlStore, upgrade_database
 from rostersync.storage.roster_repo import RosterRepo
+from rostersync.storage.staging import fetch_cache_dir
 
 _LISTS: dict[str, type[msgspec.Struct]] = {
     "schools": wire.SchoolItem,
@@ -41,7 +43,8 @@ _LISTS: dict[str, type[msgspec.Struct]] = {
 
 
 def floor(base_url: str, token: str) -> dict[str, Any]:
-    """Fetch every list, decode each item into its wire Struct and hash it; keep nothing."""
+    """Fetch every list, decode each item into its wire Struct and hash it (with the hash
+    the sync stages with); keep nothing."""
     source = CleverSource(base_url, token)
     http = source._http  # the floor is the transport and paging alone
     source.district()
@@ -51,7 +54,7 @@ def floor(base_url: str, token: str) -> dict[str, Any]:
         for items in iter_pages(http, list_uri(path, MAX_PAGE_SIZE)):
             for raw in items:
                 decoder.decode(raw)
-                hashlib.blake2b(raw, digest_size=16).digest()
+                xxhash.xxh3_64_intdigest(raw)
             records += len(items)
     source.close()
     return {"requests": source.requests_made, "records": records, "rows_written": {}}
@@ -70,7 +73,8 @@ def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
     """Sync the district into the store (adding it on first use) and report the run."""
     meter = _Meter()
     upgrade_database(database_url)
-    store = SqlStore(database_url)
+    cache = fetch_cache_dir(os.environ.get("ROSTERSYNC_FETCH_CACHE_DIR"), database_url)
+    store = SqlStore(database_url, fetch_cache_dir=cache)
     _meter_apply(meter)
 
     def sources(base_url: str, token: str) -> RosterSource:
@@ -90,6 +94,7 @@ def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
         "rows_written": dict(sorted(meter.rows.items())),
         "apply_cpu_s": round(meter.apply_cpu_s, 3),
         "outcomes": dict(outcomes),
+        "staged_users": result.staged_users,
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -81,6 +82,8 @@ def measure(argv: list[str], env: dict[str, str] | None = None) -> dict[str, Any
 
 
 BENCH_DATABASE = "rostersync_bench"
+# The syncs' fetch cache (emptied with the store: the first load starts from nothing).
+FETCH_CACHE = "fetch-cache"
 
 
 def fresh_store(
@@ -88,6 +91,7 @@ def fresh_store(
 ) -> str:
     """An empty store for the run: a SQLite file under ``root``, or, with ``pg_url`` (a
     PostgreSQL server URL), the database ``pg_database`` there, dropped and created."""
+    shutil.rmtree(root / FETCH_CACHE, ignore_errors=True)
     if pg_url is None:
         database = root / f"bench-{students}.db"
         for suffix in ("", "-wal", "-shm"):
@@ -111,17 +115,18 @@ def run_all(
     directory = district_dir(root, students)
     url = fresh_store(root, students, pg_url, pg_database)
     results: dict[str, Any] = {}
+    env = {**os.environ, "ROSTERSYNC_FETCH_CACHE_DIR": str(root / FETCH_CACHE)}
     server = start_server(directory, one_percent=False)
     try:
         results["floor"] = measure(["floor", server.base_url, server.token])
-        results["first_load"] = measure(["sync", server.base_url, server.token, url])
-        results["no_change"] = measure(["sync", server.base_url, server.token, url])
+        results["first_load"] = measure(["sync", server.base_url, server.token, url], env)
+        results["no_change"] = measure(["sync", server.base_url, server.token, url], env)
         records = server.records
     finally:
         server.stop()
     server = start_server(directory, one_percent=True)
     try:
-        results["one_percent"] = measure(["sync", server.base_url, server.token, url])
+        results["one_percent"] = measure(["sync", server.base_url, server.token, url], env)
         results["one_percent"]["changes"] = server.changes
         changed_records = server.records
     finally:

@@ -146,6 +146,14 @@ class UserRecord:
         return tuple(found)
 
 
+class RawItem(NamedTuple):
+    """A record as the source sent it, with only its id read: a fetch hashes it and decodes
+    it in full only when it differs from the last fetch (see ``storage.staging``)."""
+
+    source_id: str
+    raw: bytes
+
+
 class UserRef(NamedTuple):
     """A user as a fetch stages it: where it belongs, and its source form, mapped to a
     ``UserRecord`` only when a school it belongs to needs a full check.

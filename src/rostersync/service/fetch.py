@@ -4,18 +4,19 @@ The fetch is all or nothing: any page that fails after the client's retries rais
 the caller fails the run without touching the roster. A partial list is never taken as
 "these records were removed".
 
-Records stream page by page into a ``RosterStaging`` (a temporary file) with the schools
-they belong to, so the district is never held in memory; ``school_roster`` then builds one
-school's desired roster from its own records. Schools, terms and courses are few and stay
-in memory.
+Records stream page by page into a ``RosterStaging`` (a file) with the schools they belong
+to, so the district is never held in memory; ``school_roster`` then builds one school's
+desired roster from its own records. Schools, terms and courses are few and stay in memory.
 
-Users are staged as the source sent them and mapped only when a school they belong to is
-checked in full (most schools of a resync are unchanged and skipped: see
-``service.unchanged``). So a user's mapping alerts appear on the reports of the schools it
-belongs to, directly or as a contact of their students (a contact's alerts then carry that
-school's id); the alerts of users who belong to no school in the share (district admins,
-users without a role, contacts of unknown students only) are found during the fetch and
-appear on every school's report.
+Users arrive with only their ids read; one the staging area already holds unchanged from
+the district's last fetch (its fetch cache) is not staged again, and the others are placed
+(their schools, and the students of a contact) and staged as the source sent them. They are
+mapped only when a school they belong to is checked in full (most schools of a resync are
+unchanged and skipped: see ``service.unchanged``). So a user's mapping alerts appear on the
+reports of the schools it belongs to, directly or as a contact of their students (a
+contact's alerts then carry that school's id); the alerts of users who belong to no school
+in the share (district admins, users without a role, contacts of unknown students only)
+are found after the fetch and appear on every school's report.
 """
 
 from __future__ import annotations
@@ -61,6 +62,8 @@ class FetchedDistrict:
     map_user: Callable[[bytes, list[RowProblem]], UserRecord | None]
     # The mapping problems of users who belong to no school in the fetch (every report).
     unplaced: list[RowProblem]
+    # How many users differed from the last fetch (all of them without a fetch cache).
+    staged_users: int = 0
 
 
 def split(items: Iterable[T | RowProblem], problems: Callable[[RowProblem], None]) -> Iterator[T]:
@@ -98,15 +101,14 @@ def fetch_district(
     note("courses")
     courses = {c.source_id: c for c in split(source.courses(), problem)}
     note("users")
-    unplaced: list[RowProblem] = []
-    for user in split(source.user_refs(), problem):
-        if not user.placed:
-            source.map_user(user.raw, unplaced)
-        staging.add_user(user)
+    staged = _stage_users(source, staging)
     note("sections")
     for section in split(source.sections(), problem):
         staging.add_section(section)
     staging.finish()
+    unplaced: list[RowProblem] = []
+    for raw in staging.unplaced_users():
+        source.map_user(raw, unplaced)
     pairs = staging.unknown_students()
     unplaced += _stranded_contacts(source, staging, pairs)
     return FetchedDistrict(
@@ -120,7 +122,29 @@ def fetch_district(
         staging.input_digests(),
         source.map_user,
         unplaced,
+        staged,
     )
+
+
+def _stage_users(source: RosterSource, staging: RosterStaging) -> int:
+    """Stage the users that differ from the last fetch; how many were placed and staged.
+    The others (most, on a resync) cost an id read and a hash."""
+    staged = 0
+    for item in source.user_items():
+        if isinstance(item, RowProblem):
+            staging.add_problem(item)
+            continue
+        user_id, raw = item
+        if staging.unchanged_user(user_id, raw):
+            continue
+        problems: list[RowProblem] = []
+        user = source.user_ref(raw, problems)
+        for problem in problems:
+            staging.add_problem(problem)
+        if user is not None:
+            staging.add_user(user)
+            staged += 1
+    return staged
 
 
 def _stranded_contacts(

@@ -14,6 +14,7 @@ from rostersync.domain.changes import Change, ChangeSet
 from rostersync.domain.records import (
     CourseRecord,
     DistrictRecord,
+    RawItem,
     RowProblem,
     SchoolRecord,
     SectionRecord,
@@ -58,9 +59,13 @@ class RosterSource(Protocol):
 
     def users(self) -> Iterator[UserRecord | RowProblem]: ...
 
-    def user_refs(self) -> Iterator[UserRef | RowProblem]:
-        """``users`` as placements and raw items, in the same order, with the problems found
-        without mapping (an item of the wrong shape, a missing id, a duplicate)."""
+    def user_items(self) -> Iterator[RawItem | RowProblem]:
+        """``users`` as raw items with their ids, in the same order, with the problems found
+        without mapping (JSON that cannot be read, a missing id, a duplicate)."""
+        ...
+
+    def user_ref(self, raw: bytes, problems: list[RowProblem]) -> UserRef | None:
+        """A raw item's placement (pure), or ``None`` with the reason in ``problems``."""
         ...
 
     def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
@@ -250,6 +255,12 @@ class RosterStaging(Protocol):
     """A district fetch kept outside memory (a temporary file), read back one school at a
     time, so that a sync's memory is bounded by a page and a school, not the district."""
 
+    def unchanged_user(self, user_id: str, raw: bytes) -> bool:
+        """Whether the last fetch staged this very item (it then stays staged as it was);
+        otherwise its previous rows are gone and the caller adds it, if it maps. Called
+        for every user of the fetch, in the source's order."""
+        ...
+
     def add_user(self, user: UserRef) -> None:
         """A user: its raw item under its placement (its schools, and the students it is a
         contact of)."""
@@ -270,6 +281,10 @@ class RosterStaging(Protocol):
 
     def user(self, user_id: str) -> bytes | None:
         """One staged user's raw item."""
+        ...
+
+    def unplaced_users(self) -> Iterator[bytes]:
+        """The raw items of users who belong to no school, directly or as a contact."""
         ...
 
     def school_sections(self, school_id: str) -> Iterator[SectionRecord]: ...
@@ -294,7 +309,10 @@ class Store(Protocol):
 
     def unit_of_work(self) -> UnitOfWork: ...
 
-    def staging(self) -> RosterStaging: ...
+    def staging(self, district_id: str | None = None) -> RosterStaging:
+        """A staging area for one fetch: the district's fetch cache when the store keeps
+        one (see ``storage.staging``), else a temporary file."""
+        ...
 
     def named_lock(self, name: str, *, wait_s: float = 0.0) -> AbstractContextManager[None]:
         """Hold a lock named ``name`` across processes and machines for a ``with`` block.

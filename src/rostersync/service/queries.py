@@ -104,7 +104,7 @@ def preview_school(services: Services, school_ref: str) -> tuple[SchoolRow, Asse
     if config is None:
         raise NotFoundError(f"The district of school {school.name} is missing.")
     source = services.sources(config.clever_base_url, config.clever_token)
-    staging = services.store.staging()
+    staging = services.store.staging(school.district_id)
     try:
         try:
             fetched = fetch_district(source, staging)

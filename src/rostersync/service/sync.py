@@ -47,6 +47,8 @@ class SyncResult:
     runs: list[RunRecord] = field(default_factory=list)
     skipped_reason: str = ""
     error: str = ""
+    # Users that differed from the district's last fetch (see ``storage.staging``).
+    staged_users: int = 0
 
 
 def sync_district(
@@ -80,7 +82,7 @@ def _sync(
     started = services.clock.now()
     district_id = config.id
     source = services.sources(config.clever_base_url, config.clever_token)
-    staging = services.store.staging()
+    staging = services.store.staging(district_id)
     try:
         try:
             fetched = fetch_district(source, staging, progress)
@@ -96,7 +98,7 @@ def _sync(
     finally:
         staging.close()
     _mark_synced(services, config.id, started)
-    return _finish(services, SyncResult(district_id, runs))
+    return _finish(services, SyncResult(district_id, runs, staged_users=fetched.staged_users))
 
 
 @contextmanager

@@ -36,7 +36,7 @@ from rostersync.service.model import RunRecord, SchoolRow
 from rostersync.service.ports import UnitOfWork
 
 # Bump when the mapping or the roster rules change, so stored digests stop matching.
-DIGEST_VERSION = "2"
+DIGEST_VERSION = "3"
 
 
 @dataclass(slots=True)

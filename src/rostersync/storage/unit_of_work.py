@@ -43,16 +43,24 @@ from rostersync.storage.outbox_repo import OutboxRepo
 from rostersync.storage.review_repo import ReviewRepo
 from rostersync.storage.roster_repo import RosterRepo
 from rostersync.storage.runs_repo import RunsRepo
-from rostersync.storage.staging import SqliteStaging
+from rostersync.storage.staging import SqliteStaging, cache_path
 
 
 class SqlStore:
     """The ``Store`` port on SQLite (``sqlite:///path.db``) or PostgreSQL
     (``postgresql+psycopg://...``). Create the schema first with ``upgrade_database``."""
 
-    def __init__(self, url: str, *, echo: bool = False, cipher: TokenCipher | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        cipher: TokenCipher | None = None,
+        fetch_cache_dir: str | None = None,
+    ) -> None:
         self.engine: Engine = create_store_engine(url, echo=echo)
         self.cipher = cipher
+        self.fetch_cache_dir = fetch_cache_dir or None
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self.cipher)
@@ -65,9 +73,12 @@ class SqlStore:
             uow.commit()
         return changed
 
-    def staging(self) -> SqliteStaging:
-        """A temporary file for one fetch (see ``storage.staging``); close it after use."""
-        return SqliteStaging()
+    def staging(self, district_id: str | None = None) -> SqliteStaging:
+        """A staging file for one fetch (see ``storage.staging``); close it after use. With
+        a fetch cache directory and a district, the district's cache file there."""
+        if self.fetch_cache_dir is None or district_id is None:
+            return SqliteStaging()
+        return SqliteStaging(cache_path(self.fetch_cache_dir, self.engine.url, district_id))
 
     def named_lock(self, name: str, *, wait_s: float = 0.0) -> AbstractContextManager[None]:
         """A lock across processes, held for a ``with`` block (see ``storage/locks.py``)."""

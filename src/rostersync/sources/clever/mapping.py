@@ -25,6 +25,7 @@ from rostersync.domain.records import (
     DistrictAdminInfo,
     DistrictRecord,
     PersonName,
+    RawItem,
     RowProblem,
     SchoolRecord,
     SectionRecord,
@@ -55,6 +56,7 @@ PHONE_TYPES: frozenset[str] = frozenset({"Cell", "Home", "Work", "Other", ""})
 MAX_NAME_LENGTH = 255
 
 _USER = msgspec.json.Decoder(wire.UserItem)
+_USER_ID = msgspec.json.Decoder(wire.IdItem)
 _SCHOOL = msgspec.json.Decoder(wire.SchoolItem)
 _SECTION = msgspec.json.Decoder(wire.SectionItem)
 _TERM = msgspec.json.Decoder(wire.TermItem)
@@ -178,6 +180,17 @@ def convert_user(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
             "Check the record in the SIS.",
         )
     return record
+
+
+def convert_user_item(raw: bytes, out: list[RowProblem]) -> RawItem | None:
+    """A user with only its id read (the JSON is still checked whole): most users of a
+    resync are the items the last fetch had, and need nothing more. An item without an id
+    is decoded in full, to report it as ``convert_user_ref`` does."""
+    item = _USER_ID.decode(raw).data
+    if item is None or not item.id:
+        convert_user_ref(raw, out)
+        return None
+    return RawItem(item.id, bytes(raw))
 
 
 def convert_user_ref(raw: bytes, out: list[RowProblem]) -> UserRef | None:

@@ -21,6 +21,7 @@ import msgspec
 from rostersync.domain.records import (
     CourseRecord,
     DistrictRecord,
+    RawItem,
     RowProblem,
     SchoolRecord,
     SectionRecord,
@@ -33,7 +34,7 @@ from rostersync.errors import ConfigurationError, FatalSourceError, NotSharedErr
 from rostersync.sources.clever import mapping, wire
 from rostersync.sources.clever.paging import iter_pages, list_uri
 from rostersync.sources.clever.retry import RetryPolicy
-from rostersync.sources.clever.stream import Convert, R, records
+from rostersync.sources.clever.stream import Convert, R, convert_one, records
 from rostersync.sources.clever.transport import CleverHttp
 
 MAX_PAGE_SIZE = 10_000
@@ -175,10 +176,14 @@ class CleverSource:
         """Every person of every role, in one id-ordered stream (no ``role`` filter)."""
         return self._list("users", "user", mapping.convert_user)
 
-    def user_refs(self) -> Iterator[UserRef | RowProblem]:
-        """The users of ``users``, each as its placement and its raw item, for ``map_user``
-        to map later: a sync maps only the users of the schools it checks in full."""
-        return self._list("users", "user", mapping.convert_user_ref)
+    def user_items(self) -> Iterator[RawItem | RowProblem]:
+        """The users of ``users`` as raw items with only their ids read, for ``user_ref``
+        to place (a changed one) and ``map_user`` to map (one of a school checked in full)."""
+        return self._list("users", "user", mapping.convert_user_item)
+
+    def user_ref(self, raw: bytes, problems: list[RowProblem]) -> UserRef | None:
+        """A user item's placement, or ``None`` with the reason in ``problems``."""
+        return convert_one(raw, "user", mapping.convert_user_ref, problems)
 
     def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
         """The record of a ``UserRef``'s raw item, its row problems appended to

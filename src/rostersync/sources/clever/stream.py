@@ -37,7 +37,7 @@ def records(
         page_ids: set[str] = set()
         for raw in items:
             problems: list[RowProblem] = []
-            record = _convert_one(raw, entity, convert, problems)
+            record = convert_one(raw, entity, convert, problems)
             if record is not None:
                 record_id = record.source_id
                 if record_id in page_ids or record_id == last_id:
@@ -53,9 +53,11 @@ def records(
                 yield record
 
 
-def _convert_one(
+def convert_one(
     raw: bytes, entity: str, convert: Convert[R], problems: list[RowProblem]
 ) -> R | None:
+    """``convert(raw)``, or ``None`` with an ``undecodable`` error in ``problems`` (which
+    then holds nothing else) when the item is not of the right shape."""
     try:
         return convert(raw, problems)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:

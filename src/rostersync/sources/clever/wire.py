@@ -174,6 +174,16 @@ class DistrictItem(msgspec.Struct):
     data: District | None = None
 
 
+class IdOnly(msgspec.Struct):
+    id: Str = None
+
+
+class IdItem(msgspec.Struct):
+    """Any item with only its id read: the rest of the JSON is checked but not built."""
+
+    data: IdOnly | None = None
+
+
 class LooseItem(msgspec.Struct):
     """Any item, to recover what we can (its id) when the typed decode failed."""
 

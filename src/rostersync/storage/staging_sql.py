@@ -1,0 +1,139 @@
+"""The SQL of the staging file (``storage.staging``), kept apart from the code that runs it.
+
+Two databases: ``main`` holds the district's users as the last complete fetch gave them (a
+temporary file, or the district's fetch cache kept between syncs); ``f``, attached, holds
+what only this fetch needs (its sections, row problems, and the bookkeeping of the merge)
+and is always a temporary file.
+"""
+
+from __future__ import annotations
+
+# Bump when what is stored per user changes (its placement rules, the hash): a cache of
+# another version is thrown away and rebuilt by a full fetch.
+CACHE_VERSION = "1"
+
+USER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, h INTEGER NOT NULL,
+                                  student INTEGER NOT NULL, placed INTEGER NOT NULL,
+                                  blob BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS direct (school TEXT NOT NULL, user_id TEXT NOT NULL,
+                                   as_student INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS contact_students (contact TEXT NOT NULL, student TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS user_digests (school TEXT NOT NULL, kind INTEGER NOT NULL,
+                                         n INTEGER NOT NULL, low INTEGER NOT NULL,
+                                         high INTEGER NOT NULL,
+                                         PRIMARY KEY (school, kind)) WITHOUT ROWID;
+"""
+# Made after the first load of a file (faster than maintaining them row by row), then kept.
+# ``ix_users_h`` covers the merge's id-ordered read of (id, hash) without touching the raw
+# items; the ``_user`` and ``_contact`` ones find a changed user's previous rows.
+USER_INDEXES = """
+CREATE INDEX IF NOT EXISTS ix_users_h ON users (id, h);
+CREATE INDEX IF NOT EXISTS ix_users_unplaced ON users (id) WHERE NOT placed;
+CREATE INDEX IF NOT EXISTS ix_direct ON direct (school, user_id);
+CREATE INDEX IF NOT EXISTS ix_direct_user ON direct (user_id);
+CREATE INDEX IF NOT EXISTS ix_contact_students ON contact_students (student);
+CREATE INDEX IF NOT EXISTS ix_contact_students_contact ON contact_students (contact);
+"""
+FETCH_SCHEMA = """
+CREATE TABLE f.sections (school TEXT NOT NULL, id TEXT NOT NULL, h INTEGER NOT NULL,
+                         blob BLOB NOT NULL);
+CREATE TABLE f.problems (seq INTEGER PRIMARY KEY, school TEXT NOT NULL, blob BLOB NOT NULL);
+CREATE TABLE f.changed (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE f.gone (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE f.touched (school TEXT PRIMARY KEY) WITHOUT ROWID;
+"""
+FETCH_INDEXES = """
+CREATE INDEX f.ix_sections ON sections (school, id);
+CREATE INDEX f.ix_problems ON problems (school, seq);
+"""
+INSERTS = {
+    "users": "INSERT OR IGNORE INTO users VALUES (?, ?, ?, ?, ?)",
+    "direct": "INSERT INTO direct VALUES (?, ?, ?)",
+    "contact_students": "INSERT INTO contact_students VALUES (?, ?)",
+    "sections": "INSERT INTO f.sections VALUES (?, ?, ?, ?)",
+    "problems": "INSERT INTO f.problems (school, blob) VALUES (?, ?)",
+    "changed": "INSERT OR IGNORE INTO f.changed VALUES (?)",
+    "gone": "INSERT OR IGNORE INTO f.gone VALUES (?)",
+}
+SCHOOL_USERS = """
+SELECT u.id, u.blob FROM direct d JOIN users u ON u.id = d.user_id WHERE d.school = ?1
+UNION
+SELECT u.id, u.blob FROM direct d
+  JOIN contact_students cs ON cs.student = d.user_id
+  JOIN users u ON u.id = cs.contact
+ WHERE d.school = ?1 AND d.as_student = 1
+ORDER BY 1
+"""
+# The merge reads the previous fetch's (id, hash) in id order, a window at a time.
+WINDOW = "SELECT id, h FROM users WHERE id > ? ORDER BY id LIMIT ?"
+PREVIOUS_HASH = "SELECT h FROM users WHERE id = ?"
+BEYOND = "INSERT OR IGNORE INTO f.gone SELECT id FROM users WHERE id > ?"
+
+# The schools whose inputs a user's rows reach: directly, and as a contact of a student
+# there. ``{ids}`` is a subquery naming the users.
+_TOUCH = (
+    "INSERT OR IGNORE INTO f.touched SELECT school FROM direct WHERE user_id IN ({ids})",
+    """INSERT OR IGNORE INTO f.touched
+SELECT d.school FROM contact_students cs
+  JOIN direct d ON d.user_id = cs.student AND d.as_student = 1
+ WHERE cs.contact IN ({ids})""",
+)
+_DROP = (
+    "DELETE FROM direct WHERE user_id IN ({ids})",
+    "DELETE FROM contact_students WHERE contact IN ({ids})",
+    "DELETE FROM users WHERE id IN ({ids})",
+)
+TOUCH_ONE = tuple(sql.format(ids="?") for sql in _TOUCH)
+DROP_ONE = tuple(sql.format(ids="?") for sql in _DROP)
+TOUCH_GONE = tuple(sql.format(ids="SELECT id FROM f.gone") for sql in _TOUCH)
+DROP_GONE = tuple(sql.format(ids="SELECT id FROM f.gone") for sql in _DROP)
+TOUCH_CHANGED = tuple(sql.format(ids="SELECT id FROM f.changed") for sql in _TOUCH)
+
+# Per school: how many staged inputs it has and two 31-bit sums of their hashes, an
+# order-free digest of the multiset computed inside SQLite (no Python per row). Each kind
+# (0 direct users, 1 contacts through its students, 2 sections) is summed on its own.
+# Written out in full for every school, then again for the touched schools only.
+ALL_USER_DIGESTS = (
+    """INSERT INTO user_digests
+SELECT d.school, 0, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 2147483647)
+  FROM direct d JOIN users u ON u.id = d.user_id
+ GROUP BY d.school""",
+    """INSERT INTO user_digests
+SELECT d.school, 1, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 2147483647)
+  FROM direct d
+  JOIN contact_students cs ON cs.student = d.user_id
+  JOIN users u ON u.id = cs.contact
+ WHERE d.as_student = 1
+ GROUP BY d.school""",
+)
+TOUCHED_USER_DIGESTS = (
+    "DELETE FROM user_digests WHERE school IN (SELECT school FROM f.touched)",
+    """INSERT INTO user_digests
+SELECT d.school, 0, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 2147483647)
+  FROM direct d JOIN users u ON u.id = d.user_id
+ WHERE d.school IN (SELECT school FROM f.touched)
+ GROUP BY d.school""",
+    """INSERT INTO user_digests
+SELECT d.school, 1, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 2147483647)
+  FROM direct d
+  JOIN contact_students cs ON cs.student = d.user_id
+  JOIN users u ON u.id = cs.contact
+ WHERE d.as_student = 1 AND d.school IN (SELECT school FROM f.touched)
+ GROUP BY d.school""",
+)
+DIGESTS = """
+SELECT school, kind, n, low, high FROM user_digests
+UNION ALL
+SELECT school, 2, count(*), sum(h & 2147483647), sum((h >> 31) & 2147483647)
+  FROM f.sections GROUP BY school
+ORDER BY 1, 2
+"""
+# Contacts naming a student who is not in the fetch, by contact (a contact's students in
+# the order the source listed them).
+UNKNOWN_STUDENTS = """
+SELECT contact, student FROM contact_students
+ WHERE student NOT IN (SELECT id FROM users WHERE student) ORDER BY contact, rowid
+"""
+UNPLACED = "SELECT blob FROM users WHERE NOT placed ORDER BY id"

@@ -1,0 +1,145 @@
+"""The fetch cache: a resync stages only the users that changed since the last fetch, and
+ends with the roster a sync without a cache gives. A cache that is damaged, of another
+version, left by a failed fetch or in use elsewhere is never trusted."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rostersync.domain.roster import SchoolRoster
+from rostersync.domain.state import Outcome
+from rostersync.service import districts
+from rostersync.service.context import Services
+from rostersync.service.sync import sync_district
+from rostersync.storage import SqlStore, upgrade_database
+from rostersync.storage.staging import SqliteStaging, cache_path
+
+from .conftest import Env, fast_sources
+
+
+def _user_count(env: Env) -> int:
+    return len(env.data.tables["users"].ids)
+
+
+def _rosters(store: SqlStore, district_id: str) -> dict[str, SchoolRoster]:
+    with store.unit_of_work() as uow:
+        # keyed and labelled by the school's Clever id (store ids differ between stores)
+        return {
+            s.source_id: replace(uow.load_roster(s.id), school_id=s.source_id)
+            for s in uow.list_schools(district_id)
+        }
+
+
+def _without_cache(env: Env, tmp_path: Path) -> dict[str, SchoolRoster]:
+    """The rosters a store with no fetch cache syncs from the same sandbox."""
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    upgrade_database(url)
+    store = SqlStore(url)
+    try:
+        services = Services(store=store, sources=fast_sources)
+        config = districts.add_district(services, "Plain", env.server.token, env.server.base_url)
+        assert not sync_district(services, config.id).error
+        return _rosters(store, config.id)
+    finally:
+        store.dispose()
+
+
+def _cache_file(env: Env) -> str:
+    assert env.store.fetch_cache_dir is not None
+    return cache_path(env.store.fetch_cache_dir, env.store.engine.url, env.district_id)
+
+
+def _edit_name(env: Env, user_id: str, first: str) -> None:
+    user = env.state.require("users", user_id)
+    user["name"]["first"] = first
+    env.state.upsert_user(user)
+
+
+def test_a_resync_stages_only_the_users_that_changed(env: Env, tmp_path: Path) -> None:
+    everyone = _user_count(env)
+    assert env.sync().staged_users == everyone
+
+    again = env.sync()
+    assert again.staged_users == 0
+    assert {run.outcome for run in again.runs} == {Outcome.UNCHANGED}
+
+    school = env.data.tables["schools"].ids[0]
+    students = env.state.users_of_school(school, "student")
+    _edit_name(env, students[0], "Renamed")
+    env.state.delete_user(students[1])  # its contacts change too (one relationship fewer)
+    changed = env.sync()
+
+    assert changed.staged_users >= 1
+    assert changed.staged_users < everyone // 10
+    assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
+
+
+def test_a_student_moving_school_changes_both_schools(env: Env, tmp_path: Path) -> None:
+    env.sync()
+    first, second = env.data.tables["schools"].ids[:2]
+    student = env.state.users_of_school(first, "student")[0]
+    env.state.move_student(student, second)
+
+    result = env.sync()
+
+    applied = {run.school_id for run in result.runs if run.outcome is Outcome.APPLIED}
+    assert {env.school(first).id, env.school(second).id} <= applied
+    assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
+
+
+def test_a_failed_fetch_leaves_no_cache_behind(env: Env) -> None:
+    env.sync()
+    _edit_name(env, env.state.users_of_school(env.data.tables["schools"].ids[0], "student")[0], "X")
+    env.state.faults.add(r"^/v3.0/sections$", "503", count=-1)
+
+    failed = env.sync()
+
+    assert failed.error
+    assert not Path(_cache_file(env)).exists()
+    env.state.faults.clear()
+    assert env.sync().staged_users == _user_count(env)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "dirty", "old_version"])
+def test_an_untrustworthy_cache_is_rebuilt(env: Env, tmp_path: Path, damage: str) -> None:
+    env.sync()
+    path = _cache_file(env)
+    if damage == "garbage":
+        Path(path).write_bytes(b"not a database" * 1000)
+    else:
+        db = sqlite3.connect(path)
+        key, value = ("state", "dirty") if damage == "dirty" else ("version", "0")
+        db.execute("UPDATE meta SET value = ? WHERE key = ?", (value, key))
+        db.commit()
+        db.close()
+
+    result = env.sync()
+
+    assert result.staged_users == _user_count(env)
+    assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
+    assert env.sync().staged_users == 0
+
+
+def test_a_cache_in_use_elsewhere_is_left_alone(env: Env) -> None:
+    env.sync()
+    holder = SqliteStaging(_cache_file(env))  # another process would hold the same lock
+    try:
+        result = env.sync()
+    finally:
+        holder.close()
+
+    assert result.staged_users == _user_count(env)  # staged in a temporary file
+    assert {run.outcome for run in result.runs} == {Outcome.UNCHANGED}
+
+
+def test_the_cache_is_private_to_its_user(env: Env) -> None:
+    env.sync()
+    path = Path(_cache_file(env))
+
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert Path(f"{path}.lock").stat().st_mode & 0o777 == 0o600
+    assert path.parent.stat().st_mode & 0o777 == 0o700
