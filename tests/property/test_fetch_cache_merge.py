@@ -12,7 +12,18 @@ import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rostersync.domain.records import SectionRecord, UserRef
+from rostersync.domain.records import (
+    ContactInfo,
+    MappedUser,
+    PersonName,
+    RowProblem,
+    SectionRecord,
+    Severity,
+    StudentInfo,
+    StudentRelationship,
+    TeacherInfo,
+    UserRecord,
+)
 from rostersync.storage.staging import SqliteStaging
 
 IDS = [f"u{n:02d}" for n in range(24)]
@@ -20,26 +31,36 @@ SCHOOLS = ["s1", "s2", "s3"]
 
 
 @st.composite
-def users(draw: st.DrawFn) -> list[UserRef]:
-    """One fetch's users, in id order (an item's raw bytes say everything about it)."""
-    refs = []
+def users(draw: st.DrawFn) -> list[tuple[MappedUser, bytes]]:
+    """One fetch's users, in id order, each with its raw item (which says everything about
+    it, as a source's item does)."""
+    drawn = []
     for user_id in sorted(draw(st.sets(st.sampled_from(IDS), max_size=len(IDS)))):
         kind = draw(st.sampled_from(["student", "teacher", "contact", "nobody"]))
-        schools: tuple[tuple[str, bool], ...] = ()
-        students: tuple[str, ...] = ()
-        if kind in ("student", "teacher"):
-            chosen = sorted(draw(st.sets(st.sampled_from(SCHOOLS), min_size=1, max_size=2)))
-            schools = tuple((school, kind == "student") for school in chosen)
-        elif kind == "contact":
-            students = tuple(draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=3)))
+        schools = tuple(sorted(draw(st.sets(st.sampled_from(SCHOOLS), min_size=1, max_size=2))))
+        students = tuple(draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=3)))
         version = draw(st.integers(0, 1))
+        record = UserRecord(
+            source_id=user_id,
+            name=PersonName(first=f"v{version}"),
+            student=StudentInfo(schools=schools) if kind == "student" else None,
+            teacher=TeacherInfo(schools=schools) if kind == "teacher" else None,
+            contact=(
+                ContactInfo(relationships=tuple(StudentRelationship(s) for s in students))
+                if kind == "contact"
+                else None
+            ),
+        )
+        problems = (
+            (RowProblem(Severity.ALERT, "user", user_id, "odd", "An alert."),) if version else ()
+        )
         raw = msgspec.json.encode([user_id, kind, schools, students, version])
-        refs.append(UserRef(user_id, schools, students, kind == "student", raw))
-    return refs
+        drawn.append((MappedUser(record, problems), raw))
+    return drawn
 
 
 @st.composite
-def fetches(draw: st.DrawFn) -> list[tuple[list[UserRef], bool, int]]:
+def fetches(draw: st.DrawFn) -> list[tuple[list[tuple[MappedUser, bytes]], bool, int]]:
     """Fetches: their users (one maybe moved out of order), and whether each completes."""
     plan = []
     for _ in range(draw(st.integers(1, 4))):
@@ -52,11 +73,11 @@ def fetches(draw: st.DrawFn) -> list[tuple[list[UserRef], bool, int]]:
     return plan
 
 
-def _feed(staging: SqliteStaging, refs: list[UserRef], sections: int) -> int:
+def _feed(staging: SqliteStaging, refs: list[tuple[MappedUser, bytes]], sections: int) -> int:
     staged = 0
-    for ref in refs:
-        if not staging.unchanged_user(ref.source_id, ref.raw):
-            staging.add_user(ref)
+    for user, raw in refs:
+        if not staging.unchanged_user(user.record.source_id, raw):
+            staging.add_user(user)
             staged += 1
     for n in range(sections):
         staging.add_section(
@@ -100,5 +121,5 @@ def test_a_merged_fetch_equals_a_fresh_one(tmp_path: Path, plan) -> None:
         finally:
             cached.close()
         # only what differs from the last completed fetch is staged again
-        assert staged == sum(1 for r in refs if previous.get(r.source_id) != r.raw)
-        previous = {r.source_id: r.raw for r in refs}
+        assert staged == sum(1 for u, raw in refs if previous.get(u.record.source_id) != raw)
+        previous = {u.record.source_id: raw for u, raw in refs}

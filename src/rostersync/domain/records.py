@@ -154,27 +154,12 @@ class RawItem(NamedTuple):
     raw: bytes
 
 
-class UserRef(NamedTuple):
-    """A user as a fetch stages it: where it belongs, and its source form, mapped to a
-    ``UserRecord`` only when a school it belongs to needs a full check.
+class MappedUser(NamedTuple):
+    """A user as a fetch stages it: its record, and the row problems (alerts) its mapping
+    found, which the reports of the schools it belongs to show."""
 
-    ``schools``: the schools it belongs to directly, sorted, each with whether it is a
-    student there; ``students``: the students it is a contact of (through whom it belongs
-    to their schools); ``raw``: the record as the source sent it, which the source maps.
-    A named tuple rather than a frozen dataclass: one is made per user of every fetch, and
-    a tuple is several times cheaper to make.
-    """
-
-    source_id: str
-    schools: tuple[tuple[str, bool], ...] = ()
-    students: tuple[str, ...] = ()
-    is_student: bool = False
-    raw: bytes = b""
-
-    @property
-    def placed(self) -> bool:
-        """Whether it belongs to any school, directly or through a student."""
-        return bool(self.schools or self.students)
+    record: UserRecord
+    problems: tuple[RowProblem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

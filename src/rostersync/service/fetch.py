@@ -9,14 +9,12 @@ to, so the district is never held in memory; ``school_roster`` then builds one s
 desired roster from its own records. Schools, terms and courses are few and stay in memory.
 
 Users arrive with only their ids read; one the staging area already holds unchanged from
-the district's last fetch (its fetch cache) is not staged again, and the others are placed
-(their schools, and the students of a contact) and staged as the source sent them. They are
-mapped only when a school they belong to is checked in full (most schools of a resync are
-unchanged and skipped: see ``service.unchanged``). So a user's mapping alerts appear on the
+the district's last fetch (its fetch cache) is not mapped or staged again, and the others
+are mapped and staged with their mapping problems. A user's mapping alerts appear on the
 reports of the schools it belongs to, directly or as a contact of their students (a
 contact's alerts then carry that school's id); the alerts of users who belong to no school
 in the share (district admins, users without a role, contacts of unknown students only)
-are found after the fetch and appear on every school's report.
+appear on every school's report.
 """
 
 from __future__ import annotations
@@ -28,10 +26,10 @@ from typing import TypeVar
 from rostersync.domain.records import (
     CourseRecord,
     DistrictRecord,
+    MappedUser,
     RowProblem,
     SchoolRecord,
     TermRecord,
-    UserRecord,
 )
 from rostersync.domain.roster import SchoolRoster, build_school_roster, placement, unknown_student
 from rostersync.service.ports import RosterSource, RosterStaging
@@ -58,8 +56,6 @@ class FetchedDistrict:
     requests: int
     # Per school (source id), a digest of its staged records (``RosterStaging.input_digests``).
     digests: dict[str, str]
-    # Maps a staged user's raw item (``RosterSource.map_user``).
-    map_user: Callable[[bytes, list[RowProblem]], UserRecord | None]
     # The mapping problems of users who belong to no school in the fetch (every report).
     unplaced: list[RowProblem]
     # How many users differed from the last fetch (all of them without a fetch cache).
@@ -106,11 +102,9 @@ def fetch_district(
     for section in split(source.sections(), problem):
         staging.add_section(section)
     staging.finish()
-    unplaced: list[RowProblem] = []
-    for raw in staging.unplaced_users():
-        source.map_user(raw, unplaced)
+    unplaced = [p for user in staging.unplaced_users() for p in user.problems]
     pairs = staging.unknown_students()
-    unplaced += _stranded_contacts(source, staging, pairs)
+    unplaced += _stranded_contacts(staging, pairs)
     return FetchedDistrict(
         district,
         schools,
@@ -120,15 +114,14 @@ def fetch_district(
         [unknown_student(c, s) for c, s in pairs],
         source.requests_made,
         staging.input_digests(),
-        source.map_user,
         unplaced,
         staged,
     )
 
 
 def _stage_users(source: RosterSource, staging: RosterStaging) -> int:
-    """Stage the users that differ from the last fetch; how many were placed and staged.
-    The others (most, on a resync) cost an id read and a hash."""
+    """Stage the users that differ from the last fetch, mapped; how many. The others (most,
+    on a resync) cost an id read and a hash."""
     staged = 0
     for item in source.user_items():
         if isinstance(item, RowProblem):
@@ -138,33 +131,30 @@ def _stage_users(source: RosterSource, staging: RosterStaging) -> int:
         if staging.unchanged_user(user_id, raw):
             continue
         problems: list[RowProblem] = []
-        user = source.user_ref(raw, problems)
-        for problem in problems:
-            staging.add_problem(problem)
-        if user is not None:
-            staging.add_user(user)
+        user = source.map_user(raw, problems)
+        if user is None:
+            for problem in problems:
+                staging.add_problem(problem)
+        else:
+            staging.add_user(MappedUser(user, tuple(problems)))
             staged += 1
     return staged
 
 
-def _stranded_contacts(
-    source: RosterSource, staging: RosterStaging, unknown: list[tuple[str, str]]
-) -> list[RowProblem]:
+def _stranded_contacts(staging: RosterStaging, unknown: list[tuple[str, str]]) -> list[RowProblem]:
     """The mapping problems of contacts whose every student is unknown (and who belong to
-    no school themselves): no school's check maps them, so they are mapped here."""
+    no school themselves): no school's check shows them, so every school's report does."""
     missing: dict[str, set[str]] = {}
     for contact, student in unknown:
         missing.setdefault(contact, set()).add(student)
     problems: list[RowProblem] = []
     for contact, students in missing.items():
-        raw = staging.user(contact)
-        found: list[RowProblem] = []
-        user = source.map_user(raw, found) if raw is not None else None
-        if user is None:
+        staged = staging.user(contact)
+        if staged is None:
             continue
-        schools, linked = placement(user)
+        schools, linked = placement(staged.record)
         if not schools and set(linked) <= students:
-            problems += found
+            problems += staged.problems
     return problems
 
 
@@ -179,11 +169,10 @@ def school_roster(
     mapping alerts, found while mapping this school's users, are the school's own."""
     staging = fetched.staging
     mapped: list[RowProblem] = []
-    users = [
-        user
-        for raw in staging.school_users(school_source_id)
-        if (user := fetched.map_user(raw, mapped)) is not None
-    ]
+    users = []
+    for user, found in staging.school_users(school_source_id):
+        users.append(user)
+        mapped += found
     roster, built = build_school_roster(
         school_source_id,
         users,

@@ -14,13 +14,13 @@ from rostersync.domain.changes import Change, ChangeSet
 from rostersync.domain.records import (
     CourseRecord,
     DistrictRecord,
+    MappedUser,
     RawItem,
     RowProblem,
     SchoolRecord,
     SectionRecord,
     TermRecord,
     UserRecord,
-    UserRef,
 )
 from rostersync.domain.roster import SchoolRoster
 from rostersync.domain.state import SchoolStatus
@@ -64,13 +64,10 @@ class RosterSource(Protocol):
         without mapping (JSON that cannot be read, a missing id, a duplicate)."""
         ...
 
-    def user_ref(self, raw: bytes, problems: list[RowProblem]) -> UserRef | None:
-        """A raw item's placement (pure), or ``None`` with the reason in ``problems``."""
-        ...
-
     def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
-        """Map a ``UserRef``'s raw item (pure: works after ``close``); a record, or ``None``
-        with the reason in ``problems``, which also gets the record's alerts."""
+        """Map a raw user item (pure: works after ``close``); a record, or ``None`` with the
+        reason in ``problems`` (an item of the wrong shape too), which also gets the
+        record's alerts."""
         ...
 
     def sections(self) -> Iterator[SectionRecord | RowProblem]: ...
@@ -261,9 +258,8 @@ class RosterStaging(Protocol):
         for every user of the fetch, in the source's order."""
         ...
 
-    def add_user(self, user: UserRef) -> None:
-        """A user: its raw item under its placement (its schools, and the students it is a
-        contact of)."""
+    def add_user(self, user: MappedUser) -> None:
+        """A user, under its placement (its schools, and the students it is a contact of)."""
         ...
 
     def add_section(self, section: SectionRecord) -> None: ...
@@ -274,17 +270,16 @@ class RosterStaging(Protocol):
         """Called once every record is added, before any read."""
         ...
 
-    def school_users(self, school_id: str) -> Iterator[bytes]:
-        """The raw items of its students, teachers and staff, and of the contacts of its
-        students, by id."""
+    def school_users(self, school_id: str) -> Iterator[MappedUser]:
+        """Its students, teachers and staff, and the contacts of its students, by id."""
         ...
 
-    def user(self, user_id: str) -> bytes | None:
-        """One staged user's raw item."""
+    def user(self, user_id: str) -> MappedUser | None:
+        """One staged user."""
         ...
 
-    def unplaced_users(self) -> Iterator[bytes]:
-        """The raw items of users who belong to no school, directly or as a contact."""
+    def unplaced_users(self) -> Iterator[MappedUser]:
+        """The users who belong to no school, directly or as a contact, by id."""
         ...
 
     def school_sections(self, school_id: str) -> Iterator[SectionRecord]: ...

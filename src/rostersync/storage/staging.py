@@ -5,9 +5,8 @@ A sync fetches the whole district before it can judge any school (a school's con
 through its students, its memberships through its sections), but a 1M-student district as
 Python objects takes several GB. So each record goes into this file as it arrives, indexed
 by the schools it belongs to, and the evaluation reads back one school's records at a time:
-memory is bounded by a page and a school, not by the district. Users are kept as the source
-sent them (most schools are unchanged on a resync, and their users need never be mapped);
-sections and row problems, few and already mapped, as msgpack.
+memory is bounded by a page and a school, not by the district. Users are kept mapped, with
+their mapping problems, and sections and row problems, as msgpack.
 
 Users are most of a district and most of them do not change between syncs. With a cache
 file, the users of the last complete fetch stay in it, and a fetch *merges* the new items
@@ -43,7 +42,8 @@ import msgspec
 import xxhash
 from sqlalchemy.engine import make_url
 
-from rostersync.domain.records import RowProblem, SectionRecord, UserRef
+from rostersync.domain.records import MappedUser, RowProblem, SectionRecord
+from rostersync.domain.roster import placement
 from rostersync.storage import staging_sql as q
 from rostersync.storage.staging_merge import PreviousUsers
 
@@ -87,6 +87,7 @@ class SqliteStaging:
         self._clean = False
         self._encode = msgspec.msgpack.Encoder().encode
         self._section = msgspec.msgpack.Decoder(SectionRecord)
+        self._user = msgspec.msgpack.Decoder(MappedUser)
         self._problem = msgspec.msgpack.Decoder(RowProblem)
         self._shared: list[tuple[int, RowProblem]] | None = None
 
@@ -108,16 +109,18 @@ class SqliteStaging:
         self._add("changed", (user_id,))
         return False
 
-    def add_user(self, user: UserRef) -> None:
-        """A user's raw item (hashed as sent: the same item always maps the same), the
-        schools it belongs to directly (and whether as a student there), and the students
-        it is a contact of."""
-        user_id, schools, students, is_student, blob = user
+    def add_user(self, user: MappedUser) -> None:
+        """A user (its record and its mapping problems), under the schools it belongs to
+        directly (and whether as a student there) and the students it is a contact of."""
+        record = user.record
+        user_id = record.source_id
         hashed_id, h = self._hashed
+        blob = self._encode(user)
         if hashed_id != user_id:
             h = _hash(blob)
+        schools, students = placement(record)
         placed = int(bool(schools or students))
-        self._users.append((user_id, h, int(is_student), placed, blob))
+        self._users.append((user_id, h, int(record.student is not None), placed, blob))
         direct, links = self._direct, self._contact_students
         for school, as_student in schools:
             direct.append((school, user_id, int(as_student)))
@@ -156,20 +159,20 @@ class SqliteStaging:
         self._clean = True
 
     # reading (during the evaluation)
-    def school_users(self, school_id: str) -> Iterator[bytes]:
-        """The raw items of a school's users: its students, teachers and staff, and their
-        contacts, by id."""
+    def school_users(self, school_id: str) -> Iterator[MappedUser]:
+        """A school's users: its students, teachers and staff, and their contacts, by id."""
+        decode = self._user.decode
         for _, blob in self._db.execute(q.SCHOOL_USERS, (school_id,)):
-            yield blob
+            yield decode(blob)
 
-    def user(self, user_id: str) -> bytes | None:
+    def user(self, user_id: str) -> MappedUser | None:
         row = self._db.execute("SELECT blob FROM users WHERE id = ?", (user_id,)).fetchone()
-        return None if row is None else bytes(row[0])
+        return None if row is None else self._user.decode(row[0])
 
-    def unplaced_users(self) -> Iterator[bytes]:
-        """The raw items of users who belong to no school, directly or as a contact, by id."""
+    def unplaced_users(self) -> Iterator[MappedUser]:
+        """The users who belong to no school, directly or as a contact, by id."""
         for (blob,) in self._db.execute(q.UNPLACED):
-            yield blob
+            yield self._user.decode(blob)
 
     def school_sections(self, school_id: str) -> Iterator[SectionRecord]:
         query = "SELECT blob FROM f.sections WHERE school = ? ORDER BY id"

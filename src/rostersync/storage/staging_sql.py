@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # Bump when what is stored per user changes (its placement rules, the hash): a cache of
 # another version is thrown away and rebuilt by a full fetch.
-CACHE_VERSION = "1"
+CACHE_VERSION = "2"
 
 USER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -26,8 +26,8 @@ CREATE TABLE IF NOT EXISTS user_digests (school TEXT NOT NULL, kind INTEGER NOT 
                                          PRIMARY KEY (school, kind)) WITHOUT ROWID;
 """
 # Made after the first load of a file (faster than maintaining them row by row), then kept.
-# ``ix_users_h`` covers the merge's id-ordered read of (id, hash) without touching the raw
-# items; the ``_user`` and ``_contact`` ones find a changed user's previous rows.
+# ``ix_users_h`` covers the merge's id-ordered read of (id, hash) without touching the
+# staged records; the ``_user`` and ``_contact`` ones find a changed user's previous rows.
 USER_INDEXES = """
 CREATE INDEX IF NOT EXISTS ix_users_h ON users (id, h);
 CREATE INDEX IF NOT EXISTS ix_users_unplaced ON users (id) WHERE NOT placed;

@@ -36,7 +36,6 @@ from rostersync.domain.records import (
     TeacherInfo,
     TermRecord,
     UserRecord,
-    UserRef,
 )
 from rostersync.sources.clever import wire
 
@@ -185,63 +184,12 @@ def convert_user(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
 def convert_user_item(raw: bytes, out: list[RowProblem]) -> RawItem | None:
     """A user with only its id read (the JSON is still checked whole): most users of a
     resync are the items the last fetch had, and need nothing more. An item without an id
-    is decoded in full, to report it as ``convert_user_ref`` does."""
+    is mapped in full, to report it as ``convert_user`` does."""
     item = _USER_ID.decode(raw).data
     if item is None or not item.id:
-        convert_user_ref(raw, out)
+        convert_user(raw, out)
         return None
     return RawItem(item.id, bytes(raw))
-
-
-def convert_user_ref(raw: bytes, out: list[RowProblem]) -> UserRef | None:
-    """A user for staging: the whole item is decoded (so an item of the wrong shape is an
-    error row now, as with ``convert_user``), but only its placement is read; the rest is
-    mapped by ``convert_user`` when a school it belongs to is checked. Gives the placement
-    ``domain.roster.placement`` gives for ``convert_user``'s record. Runs once per user of
-    every fetch, so it avoids work in the common shapes (a student, a contact)."""
-    user = _USER.decode(raw).data or wire.User()
-    roles = user.roles or wire.Roles()
-    if not user.id:
-        _missing_id("user", out, _user_school(roles))
-        return None
-    student, teacher, staff = roles.student, roles.teacher, roles.staff
-    student_at = _school_set(student.schools, student.school) if student is not None else set()
-    if teacher is None and staff is None:
-        schools = tuple((school, True) for school in sorted(student_at))
-    else:
-        every = set(student_at)
-        if teacher is not None:
-            every |= _school_set(teacher.schools, teacher.school)
-        if staff is not None:
-            every |= _school_set(staff.schools, None)
-        schools = tuple((school, school in student_at) for school in sorted(every))
-    return UserRef(
-        user.id, schools, _contact_students(roles.contact), student is not None, bytes(raw)
-    )
-
-
-def _school_set(schools: list[str] | None, primary: str | None) -> set[str]:
-    """The schools of one role, as ``convert_user`` maps them (primary school included)."""
-    found = {school for school in schools or () if school}
-    if primary:
-        primary = _s(primary)
-        if primary:
-            found.add(primary)
-    return found
-
-
-def _contact_students(contact: wire.Contact | None) -> tuple[str, ...]:
-    """The student ids of a contact's relationships, one per distinct relationship, in the
-    order ``convert_user`` sorts them."""
-    if contact is None:
-        return ()
-    relationships = contact.student_relationships or ()
-    if len(relationships) == 1:  # the common case, without building the set
-        return (relationships[0].student,) if relationships[0].student else ()
-    links = {
-        (rel.student, _s(rel.relationship), _s(rel.type)) for rel in relationships if rel.student
-    }
-    return tuple(student for student, _, _ in sorted(links))
 
 
 def _user_school(roles: wire.Roles) -> str:

@@ -28,7 +28,6 @@ from rostersync.domain.records import (
     Severity,
     TermRecord,
     UserRecord,
-    UserRef,
 )
 from rostersync.errors import ConfigurationError, FatalSourceError, NotSharedError
 from rostersync.sources.clever import mapping, wire
@@ -177,18 +176,14 @@ class CleverSource:
         return self._list("users", "user", mapping.convert_user)
 
     def user_items(self) -> Iterator[RawItem | RowProblem]:
-        """The users of ``users`` as raw items with only their ids read, for ``user_ref``
-        to place (a changed one) and ``map_user`` to map (one of a school checked in full)."""
+        """The users of ``users`` as raw items with only their ids read, for ``map_user``
+        to map (those that changed since the district's last fetch)."""
         return self._list("users", "user", mapping.convert_user_item)
 
-    def user_ref(self, raw: bytes, problems: list[RowProblem]) -> UserRef | None:
-        """A user item's placement, or ``None`` with the reason in ``problems``."""
-        return convert_one(raw, "user", mapping.convert_user_ref, problems)
-
     def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
-        """The record of a ``UserRef``'s raw item, its row problems appended to
-        ``problems`` (the item decoded once already, so it is of the right shape)."""
-        return mapping.convert_user(raw, problems)
+        """The record of a user item, its row problems appended to ``problems``; ``None``
+        with the reason there when it cannot be used (an item of the wrong shape too)."""
+        return convert_one(raw, "user", mapping.convert_user, problems)
 
     def sections(self) -> Iterator[SectionRecord | RowProblem]:
         return self._list("sections", "section", mapping.convert_section)
