@@ -131,6 +131,8 @@ def by_copy(writes: list[Write]) -> list[Write | CopyWrite]:
 
 
 def _routed(write: Write) -> Write | CopyWrite:
+    """The write by COPY straight into its table, by COPY through the stage, or unchanged
+    (not an INSERT, or too few rows to pay for the stage)."""
     rows = write.rows
     if not write.upsert and write.name in _STRAIGHT:
         copy, tail = _STRAIGHT[write.name]
