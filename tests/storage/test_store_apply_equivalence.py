@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from itertools import count
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from rostersync.domain.changes import apply_changes, diff
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
-from rostersync.storage import SqlStore
+from rostersync.storage import SqlStore, roster_copy
 from rostersync.storage.tables import accounts, school_links
 
 PEOPLE = [f"p{i}" for i in range(8)]
@@ -95,6 +96,38 @@ def assert_accounts_active_exactly_when_linked(store: SqlStore, district_id: str
 )
 @given(first=rosters(), second=rosters(), other=rosters())
 def test_sql_apply_equals_pure_apply(
+    store: SqlStore,
+    make_school: Callable[..., SchoolRow],
+    first: SchoolRoster,
+    second: SchoolRoster,
+    other: SchoolRoster,
+) -> None:
+    check_applies(store, make_school, first, second, other)
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(first=rosters(), second=rosters(), other=rosters())
+def test_sql_apply_equals_pure_apply_through_the_copy_stage(
+    store: SqlStore,
+    make_school: Callable[..., SchoolRow],
+    monkeypatch: pytest.MonkeyPatch,
+    first: SchoolRoster,
+    second: SchoolRoster,
+    other: SchoolRoster,
+) -> None:
+    """The same with every PostgreSQL INSERT that may conflict sent by COPY into the stage
+    (``roster_copy``), as large ones are: its INSERT ... SELECT keeps every ON CONFLICT."""
+    if store.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no COPY and no stage")
+    monkeypatch.setattr(roster_copy, "STAGE_MIN_ROWS", 0)
+    check_applies(store, make_school, first, second, other)
+
+
+def check_applies(
     store: SqlStore,
     make_school: Callable[..., SchoolRow],
     first: SchoolRoster,

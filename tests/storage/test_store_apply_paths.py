@@ -1,19 +1,25 @@
 """The two ways the store writes a group: plain INSERTs into a table that holds no row of
 the school yet (a first load), and upserts. Both must leave the same rows, on both engines,
-and accounts stay district-wide either way (restored, updated, never duplicated)."""
+and accounts stay district-wide either way (restored, updated, never duplicated).
+
+On PostgreSQL the plain INSERTs go by COPY, and large upserts by COPY into a staging table
+(``storage/roster_copy.py``); the ``stage`` fixture sends every INSERT through the stage, so
+rosters of a few rows test that path too, and values that COPY must escape are checked."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import astuple
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 
 from rostersync.domain.changes import diff
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
-from rostersync.storage import SqlStore
+from rostersync.storage import SqlStore, roster_copy
 from rostersync.storage.tables import accounts, classes, contact_links, memberships, school_links
 from tests.storage.test_store_roster import account_row, load, roster, student
 
@@ -35,6 +41,36 @@ def inserts(store: SqlStore) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(store.engine, "before_cursor_execute", record)
+
+
+@pytest.fixture(params=["arrays", "stage"])
+def stage(request: pytest.FixtureRequest, store_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``stage``: on PostgreSQL every INSERT that cannot COPY straight into its table goes
+    through the COPY-filled stage, however few its rows ("arrays": only from
+    ``STAGE_MIN_ROWS`` rows, as in production)."""
+    if request.param == "stage":
+        if not store_url.startswith("postgresql"):
+            pytest.skip("SQLite has no COPY and no stage")
+        monkeypatch.setattr(roster_copy, "STAGE_MIN_ROWS", 0)
+    return str(request.param)
+
+
+@pytest.fixture
+def copies(store_url: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The COPY statements psycopg runs during the test (none on SQLite)."""
+    seen: list[str] = []
+    if not store_url.startswith("postgresql"):
+        return seen
+    import psycopg
+
+    original = psycopg.Cursor.copy
+
+    def recording(self: psycopg.Cursor[Any], statement: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(str(statement))
+        return original(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", recording)
+    return seen
 
 
 def apply(store: SqlStore, school: SchoolRow, desired: SchoolRoster) -> tuple[int, dict[str, int]]:
@@ -85,7 +121,7 @@ def full_roster(school: SchoolRow, *extra: tuple[Account, str], **parts: Any) ->
 
 
 def test_a_first_load_and_upserts_write_the_same_rows(
-    store: SqlStore, make_school: MakeSchool
+    store: SqlStore, make_school: MakeSchool, stage: str, copies: list[str]
 ) -> None:
     # Two districts, so neither school finds the other's accounts.
     fresh, held = make_school("sA"), make_school("sB", district_id="d2")
@@ -98,8 +134,10 @@ def test_a_first_load_and_upserts_write_the_same_rows(
     }
     apply(store, held, roster(held, (zed, "student"), **extras))
 
+    copies.clear()
     with inserts(store) as first_load:
         fresh_counts = apply(store, fresh, full_roster(fresh))
+    first_copies = list(copies)
     with inserts(store) as upserts:
         held_counts = apply(store, held, full_roster(held, (zed, "student"), **extras))
 
@@ -110,6 +148,13 @@ def test_a_first_load_and_upserts_write_the_same_rows(
     assert [s for s in first_load if "ON CONFLICT" in s] == first_load[:1]
     assert "INTO accounts" in first_load[0]
     assert len(upserts) == 5 and all("ON CONFLICT" in s for s in upserts)
+    if store.engine.dialect.name == "postgresql":
+        # The three plain INSERTs went by COPY straight into their tables; the accounts and
+        # links (and with the stage forced, the upserts) by COPY into the stage.
+        straight = [f"COPY {t}" for t in ("classes", "memberships", "contact_links")]
+        staged = ["COPY pg_temp.roster_stage"] * 2 if stage == "stage" else []
+        assert [" ".join(c.split()[:2]) for c in first_copies] == staged + straight
+        assert len(copies) - len(first_copies) == (5 if stage == "stage" else 0)
 
     written, extra_rows = rows_of(store, fresh), rows_of(store, held)
     for table, rows in written.items():
@@ -167,3 +212,103 @@ def test_written_is_empty_after_an_empty_change_set(
     school = make_school()
     apply(store, school, full_roster(school))
     assert apply(store, school, full_roster(school)) == (0, {})
+
+
+# Values COPY's text format must escape or could misread: its field and line separators, a
+# carriage return, backslashes (also as its NULL marker and end-of-data line), and values it
+# must pass through untouched: empty strings, spaces, quotes, non-ASCII, placeholders.
+AWKWARD = [
+    "tab\there",
+    "line\nbreak",
+    "cr\rlf\r\n",
+    "back\\slash",
+    "\\N",
+    "\\.",
+    "\\",
+    "\\t not a tab",
+    "cr\ronly",
+    "",
+    " spaced ",
+    "quo'te\"s",
+    "ünïcødé ✓ 名前 🎒",
+    "%s %(x)s",
+    "\t\n",
+]
+
+
+def awkward_roster(school: SchoolRow, tag: str) -> SchoolRoster:
+    """A roster whose every COPY-written column, ids too, holds each awkward value."""
+    out = roster(school)
+    for i, odd in enumerate(AWKWARD):
+        person = Account(f"u{i}{odd}", ("student",), odd, tag + odd, odd[::-1], odd, odd, odd)
+        parent = Account(f"p{i}{odd}", ("contact",), first_name=tag, phone=odd)
+        for account, role in ((person, "student"), (parent, "contact")):
+            out.accounts[account.source_id] = account
+            out.links.add((account.source_id, role))
+        class_id = f"c{i}{odd}"
+        out.classes[class_id] = ClassInfo(class_id, tag + odd, odd, odd, odd, odd, odd, odd, odd)
+        out.memberships.add((class_id, person.source_id, "student"))
+        out.contact_links[(parent.source_id, person.source_id)] = LinkInfo(tag + odd, odd)
+    return out
+
+
+def expected_rows(desired: SchoolRoster) -> dict[str, set[tuple[Any, ...]]]:
+    """The rows ``rows_of`` must find for a roster, built from the domain objects alone."""
+    return {
+        "classes": {(*astuple(c), False) for c in desired.classes.values()},
+        "memberships": set(desired.memberships),
+        "contact_links": {
+            (*key, link.relationship, link.type) for key, link in desired.contact_links.items()
+        },
+        "school_links": set(desired.links),
+    }
+
+
+def stored_accounts(store: SqlStore) -> set[tuple[Any, ...]]:
+    columns = [c for c in accounts.c if c.name not in ("id", "district_id", "deactivated_at")]
+    with store.unit_of_work() as uow:
+        return {tuple(r) for r in uow.connection.execute(select(*columns))}
+
+
+def expected_accounts(desired: SchoolRoster) -> set[tuple[Any, ...]]:
+    return {
+        (a.source_id, ",".join(a.roles), *astuple(a)[2:], True) for a in desired.accounts.values()
+    }
+
+
+def test_awkward_values_come_back_exactly_from_a_first_load_and_an_update(
+    store: SqlStore,
+    make_school: MakeSchool,
+    stage: str,
+    copies: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One row per piece of COPY text, so each value alone decides whether it is escaped.
+    monkeypatch.setattr(roster_copy, "_CHUNK_ROWS", 1)
+    school = make_school()
+    first = awkward_roster(school, "one ")
+    n = len(AWKWARD)
+    # 2n accounts and links, n classes, memberships and contact links.
+    assert apply(store, school, first)[1] == {
+        "accounts": 2 * n,
+        "school_links": 2 * n,
+        "classes": n,
+        "memberships": n,
+        "contact_links": n,
+    }
+    if store.engine.dialect.name == "postgresql":
+        assert {" ".join(c.split()[:2]) for c in copies} >= {"COPY classes", "COPY memberships"}
+    assert rows_of(store, school) == expected_rows(first)
+    assert stored_accounts(store) == expected_accounts(first)
+    assert load(store, school) == first
+
+    # Every value changes: upserts (through the stage when it is forced).
+    second = awkward_roster(school, "two\t\\")
+    assert apply(store, school, second)[1] == {
+        "accounts": 2 * n,
+        "classes": n,
+        "contact_links": n,
+    }
+    assert rows_of(store, school) == expected_rows(second)
+    assert stored_accounts(store) == expected_accounts(second)
+    assert load(store, school) == second

@@ -3,7 +3,9 @@
 The SQL apply must end in exactly the state ``domain.changes.apply_changes`` computes, and
 it must stay fast for change sets of 100k rows and more (a first load writes every row of
 every school), so every group of the change set is one driver-level statement sent with
-executemany and plain tuples, or on PostgreSQL one INSERT of arrays (``roster_sql``).
+executemany and plain tuples (``roster_sql``); on PostgreSQL an INSERT takes its rows as one
+array per column, or by COPY when large or into a table without rows of the school
+(``roster_copy``: psycopg's adaptation of the arrays cost most of a first load's CPU).
 Tables holding no row of the school yet get plain INSERTs; the others get upserts. Accounts
 are district-wide and never deleted: they are upserted when linked, deactivated when their
 last school link goes, and restored when they come back.
@@ -23,8 +25,9 @@ from rostersync.domain.changes import ChangeSet
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
 from rostersync.service.ports import Checkpoint
+from rostersync.storage.roster_copy import CopyWrite, by_copy
 from rostersync.storage.roster_plan import plan_changes
-from rostersync.storage.roster_sql import SCHOOL_TABLES, roster_writes, sql
+from rostersync.storage.roster_sql import SCHOOL_TABLES, Write, roster_writes, sql
 from rostersync.storage.tables import accounts, schools
 
 
@@ -97,16 +100,24 @@ class RosterRepo:
     ) -> None:
         plan = plan_changes(change_set)
         key = (school.id, school.district_id)
-        writes = roster_writes(plan, key, self._now(), self._engine(), self._fresh(school.id))
-        writes = [w for w in writes if w.rows]
+        built = roster_writes(plan, key, self._now(), self._engine(), self._fresh(school.id))
+        non_empty = [w for w in built if w.rows]
+        pg = self._engine() == "postgresql"
+        writes: list[Write | CopyWrite] = by_copy(non_empty) if pg else [*non_empty]
         half = (len(writes) + 1) // 2
         for number, write in enumerate(writes, start=1):
-            # Driver-level SQL, but through SQLAlchemy (no per-row cost there) so the
-            # transaction and the cursor events (write counters in tests) still hold.
-            count = self._conn.exec_driver_sql(write.sql, write.params()).rowcount
+            count = self._run(write)
             self.written[write.table] = self.written.get(write.table, 0) + count
             if checkpoint is not None and number == half:
                 checkpoint("mid_apply")
+
+    def _run(self, write: Write | CopyWrite) -> int:
+        """Send one write; the rows it inserted, updated or deleted."""
+        if isinstance(write, CopyWrite):
+            return write.run(self._conn)
+        # Driver-level SQL, but through SQLAlchemy (no per-row cost there) so the
+        # transaction and the cursor events (write counters in tests) still hold.
+        return self._conn.exec_driver_sql(write.sql, write.params()).rowcount
 
     def _mark(self) -> str:
         return "?" if self._conn.dialect.paramstyle == "qmark" else "%s"

@@ -6,7 +6,8 @@ database's own work on a first load (hundreds of thousands of INSERTs), so the t
 written here once and the rows come straight from the plan. SQLite and PostgreSQL share the
 upsert syntax (``ON CONFLICT ... DO UPDATE ... WHERE``) and the ``TRUE``/``FALSE`` literals,
 so one text serves both, with ``?`` turned into ``%s`` for psycopg; only the INSERTs differ
-on PostgreSQL, which take their rows as one array per column (``_BY_COLUMN``).
+on PostgreSQL, which take their rows as one array per column (``_BY_COLUMN``), or by COPY
+when that is cheaper (``roster_copy.by_copy``: a first load, and any large INSERT).
 
 Updates carry a ``WHERE`` that skips rows already holding the new values, so the rowcount
 is the number of rows that really changed (a re-applied change set writes nothing).
@@ -187,6 +188,11 @@ def sql(name: str, engine: str, *, upsert: bool = True) -> str:
     return text.replace("?", "%s") if pg else text
 
 
+def conflict_clause(name: str) -> str:
+    """The ON CONFLICT clause of the INSERT ``name`` (empty if it has none)."""
+    return _ON_CONFLICT.get(name, "")
+
+
 def by_column(name: str, engine: str) -> bool:
     """Whether ``sql(name, engine)`` takes one array per column instead of rows."""
     return engine == "postgresql" and name in _BY_COLUMN
@@ -196,12 +202,16 @@ def by_column(name: str, engine: str) -> bool:
 class Write:
     """One bulk write: the table it changes, its statement and its parameter rows.
 
-    ``by_column``: the statement takes the rows' columns as arrays, in one execute."""
+    ``name``: the statement's key in ``_SQL`` (``roster_copy`` routes by it); ``upsert``:
+    whether it needs its ON CONFLICT clause (the table may hold the key); ``by_column``: the
+    statement takes the rows' columns as arrays, in one execute."""
 
     table: str
     sql: str
     rows: list[Row]
     by_column: bool = False
+    name: str = ""
+    upsert: bool = True
 
     def params(self) -> list[Row] | Row:
         """The parameters to execute with: rows for executemany, or one set of arrays."""
@@ -226,8 +236,9 @@ def roster_writes(
     school_id, district = school
 
     def write(table: str, name: str, rows: list[Row]) -> Write:
-        statement = sql(name, engine, upsert=table not in fresh)
-        return Write(table, statement, rows, by_column(name, engine))
+        upsert = table not in fresh
+        statement = sql(name, engine, upsert=upsert)
+        return Write(table, statement, rows, by_column(name, engine), name, upsert)
 
     return [
         write("accounts", "upsert_accounts", _linked_rows(plan, district)),
