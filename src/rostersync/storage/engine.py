@@ -43,6 +43,10 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            # 64 MiB of page cache (the default is 2): a first load maintains the indexes of
+            # millions of rows, and with a small cache re-reads their pages from the OS
+            # (at 50k students, apply 4.5 -> 3.6 s CPU). A bound, not an allocation.
+            cursor.execute("PRAGMA cache_size=-65536")
         finally:
             cursor.close()
 
