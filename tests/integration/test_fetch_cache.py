@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from rostersync.bootstrap import build_services
 from rostersync.domain.roster import SchoolRoster
 from rostersync.domain.state import Outcome
 from rostersync.service import districts
 from rostersync.service.context import Services
 from rostersync.service.sync import sync_district
+from rostersync.settings import Settings
 from rostersync.storage import SqlStore, upgrade_database
 from rostersync.storage.staging import SqliteStaging, cache_path
 
@@ -143,3 +145,27 @@ def test_the_cache_is_private_to_its_user(env: Env) -> None:
     assert path.stat().st_mode & 0o777 == 0o600
     assert Path(f"{path}.lock").stat().st_mode & 0o777 == 0o600
     assert path.parent.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_deployment_keeps_its_caches_where_the_settings_say(tmp_path: Path) -> None:
+    database = tmp_path / "rs.db"
+    key = str(tmp_path / "key")
+    default = build_services(Settings(database_url=f"sqlite:///{database}", secret_key_file=key))
+    chosen = build_services(
+        Settings(
+            database_url=f"sqlite:///{database}",
+            secret_key_file=key,
+            fetch_cache_dir=str(tmp_path / "elsewhere"),
+        )
+    )
+    off = build_services(
+        Settings(database_url=f"sqlite:///{database}", secret_key_file=key, fetch_cache_dir="off")
+    )
+
+    assert isinstance(default.store, SqlStore) and isinstance(chosen.store, SqlStore)
+    assert isinstance(off.store, SqlStore)
+    assert default.store.fetch_cache_dir == f"{database}.fetch"
+    assert chosen.store.fetch_cache_dir == str(tmp_path / "elsewhere")
+    assert off.store.fetch_cache_dir is None
+    for services in (default, chosen, off):
+        services.store.dispose()
