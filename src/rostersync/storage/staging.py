@@ -145,11 +145,15 @@ class SqliteStaging:
         for name in q.INSERTS:
             self._flush(name)
         if self._previous is not None:
+            changed = bool(db.execute(q.CHANGES).fetchone()[0])
             _run_all(db, (*q.TOUCH_GONE, *q.DROP_GONE, *q.TOUCH_CHANGED))
             _run_all(db, q.TOUCHED_USER_DIGESTS)
         else:
+            changed = True
             _run(db, q.USER_INDEXES)
             _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS))
+        if changed:
+            _run_all(db, q.FIND_UNKNOWN)
         _run(db, q.FETCH_INDEXES)
         db.execute("COMMIT")
         if self._keep:

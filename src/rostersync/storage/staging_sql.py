@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # Bump when what is stored per user changes (its placement rules, the hash): a cache of
 # another version is thrown away and rebuilt by a full fetch.
-CACHE_VERSION = "2"
+CACHE_VERSION = "3"
 
 USER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS user_digests (school TEXT NOT NULL, kind INTEGER NOT 
                                          n INTEGER NOT NULL, low INTEGER NOT NULL,
                                          high INTEGER NOT NULL,
                                          PRIMARY KEY (school, kind)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS unknown (seq INTEGER PRIMARY KEY, contact TEXT NOT NULL,
+                                    student TEXT NOT NULL);
 """
 # Made after the first load of a file (faster than maintaining them row by row), then kept.
 # ``ix_users_h`` covers the merge's id-ordered read of (id, hash) without touching the
@@ -131,9 +133,14 @@ SELECT school, 2, count(*), sum(h & 2147483647), sum((h >> 31) & 2147483647)
 ORDER BY 1, 2
 """
 # Contacts naming a student who is not in the fetch, by contact (a contact's students in
-# the order the source listed them).
-UNKNOWN_STUDENTS = """
+# the order the source listed them): kept, and found again only when a user changed (the
+# scan reads every contact link).
+CHANGES = "SELECT EXISTS (SELECT 1 FROM f.changed) OR EXISTS (SELECT 1 FROM f.gone)"
+FIND_UNKNOWN = (
+    "DELETE FROM unknown",
+    """INSERT INTO unknown (contact, student)
 SELECT contact, student FROM contact_students
- WHERE student NOT IN (SELECT id FROM users WHERE student) ORDER BY contact, rowid
-"""
+ WHERE student NOT IN (SELECT id FROM users WHERE student) ORDER BY contact, rowid""",
+)
+UNKNOWN_STUDENTS = "SELECT contact, student FROM unknown ORDER BY seq"
 UNPLACED = "SELECT blob FROM users WHERE NOT placed ORDER BY id"
