@@ -116,7 +116,7 @@ class SqliteStaging:
         user_id = record.source_id
         hashed_id, h = self._hashed
         blob = self._encode(user)
-        if hashed_id != user_id:
+        if hashed_id != user_id:  # not offered to ``unchanged_user`` first: never matches
             h = _hash(blob)
         schools, students = placement(record)
         placed = int(bool(schools or students))
