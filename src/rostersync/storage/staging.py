@@ -150,7 +150,9 @@ class SqliteStaging:
             _run_all(db, q.TOUCHED_USER_DIGESTS)
         else:
             changed = True
-            _run(db, q.USER_INDEXES)
+            _run(db, q.READ_INDEXES)
+            if self._keep:  # a temporary file is never merged into
+                _run(db, q.MERGE_INDEXES)
             _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS))
         if changed:
             _run_all(db, q.FIND_UNKNOWN)
