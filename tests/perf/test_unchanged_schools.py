@@ -1,7 +1,8 @@
 """A healthy school whose inputs did not change is skipped; anything doubtful is checked.
 
-The skip is observed by counting the schools whose desired roster is built
-(``service.sync.school_roster``): a skipped school is never built.
+The skip is observed by counting the schools whose desired roster is built, whole
+(``service.sync.school_roster``) or in part (``service.partial.school_roster_part``): a
+skipped school is never built.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 
 from rostersync.domain.state import Outcome
-from rostersync.service import holds, sync
+from rostersync.service import holds, partial, sync
 from tests.integration.conftest import Env, decode_table
 
 
@@ -20,13 +21,16 @@ from tests.integration.conftest import Env, decode_table
 def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The source ids of the schools whose roster each sync built, in order."""
     names: list[str] = []
-    original: Callable[..., Any] = sync.school_roster
 
-    def counting(fetched: Any, school_source_id: str, *args: Any) -> Any:
-        names.append(school_source_id)
-        return original(fetched, school_source_id, *args)
+    def counting(original: Callable[..., Any]) -> Callable[..., Any]:
+        def build(fetched: Any, school_source_id: str, *args: Any) -> Any:
+            names.append(school_source_id)
+            return original(fetched, school_source_id, *args)
 
-    monkeypatch.setattr(sync, "school_roster", counting)
+        return build
+
+    monkeypatch.setattr(sync, "school_roster", counting(sync.school_roster))
+    monkeypatch.setattr(partial, "school_roster_part", counting(partial.school_roster_part))
     return names
 
 
@@ -62,6 +66,7 @@ def test_a_change_in_one_school_checks_that_school_alone(env: Env, built: list[s
     built.clear()
     result = env.sync()
     assert built == [a]
+    assert result.partial == 1  # from the rows the change reaches (the fetch cache knows it)
     by_school = {run.school_id: run.outcome for run in result.runs}
     assert by_school.pop(env.school(a).id) is Outcome.APPLIED
     assert set(by_school.values()) == {Outcome.UNCHANGED}

@@ -8,13 +8,13 @@ data_removals. Every number is a per-district setting.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from operator import itemgetter
 
 from rostersync.domain.changes import ENTITIES, ChangeSet
-from rostersync.domain.roster import SchoolRoster
+from rostersync.domain.roster import Account, LinkInfo, SchoolRoster
 
 
 class HoldKind(StrEnum):
@@ -98,30 +98,41 @@ def removal_findings(
 
 def configuration_findings(roster: SchoolRoster, policy: Policy) -> list[Finding]:
     """Students with too many contacts, and contacts of a blocked relationship type."""
+    per_student = Counter(map(_second, roster.contact_links))  # (contact, student) keys
+    return contact_findings(per_student, roster.contact_links, roster.accounts.get, policy)
+
+
+def contact_findings(
+    per_student: Mapping[str, int],
+    links: Mapping[tuple[str, str], LinkInfo],
+    account: Callable[[str], Account | None],
+    policy: Policy,
+) -> list[Finding]:
+    """The data-configuration findings, from each student's number of contacts, the contact
+    links (keyed (contact, student)) and the accounts that name them."""
     findings: list[Finding] = []
     # Filtered before sorting: findings are rare, so only the few that hit are sorted (the
     # keys are unique, so the order is the same as sorting everything first).
-    per_student = Counter(map(_second, roster.contact_links))  # (contact, student) keys
     limit = policy.max_contacts
     for student_id, count in sorted(item for item in per_student.items() if item[1] > limit):
-        name = _name(roster, student_id)
         findings.append(
             Finding(
                 HoldKind.DATA_CONFIGURATION,
                 "too_many_contacts",
-                f"Student {name} has {count} contacts; at most {policy.max_contacts} are allowed.",
+                f"Student {_name(account, student_id)} has {count} contacts; "
+                f"at most {policy.max_contacts} are allowed.",
                 subject=student_id,
             )
         )
-    links, blocked = roster.contact_links, policy.blocked_contact_types
+    blocked = policy.blocked_contact_types
     for key in sorted(key for key, link in links.items() if link.type in blocked):
         contact_id, student_id = key
         findings.append(
             Finding(
                 HoldKind.DATA_CONFIGURATION,
                 "blocked_contact_type",
-                f"Contact {_name(roster, contact_id)} is shared as a {links[key].type} contact "
-                f"of student {_name(roster, student_id)}.",
+                f"Contact {_name(account, contact_id)} is shared as a {links[key].type} "
+                f"contact of student {_name(account, student_id)}.",
                 subject=contact_id,
             )
         )
@@ -131,8 +142,8 @@ def configuration_findings(roster: SchoolRoster, policy: Policy) -> list[Finding
 _second = itemgetter(1)
 
 
-def _name(roster: SchoolRoster, account_id: str) -> str:
-    account = roster.accounts.get(account_id)
-    if account is None or not account.display_name:
+def _name(account: Callable[[str], Account | None], account_id: str) -> str:
+    found = account(account_id)
+    if found is None or not found.display_name:
         return account_id
-    return f"{account.display_name} ({account_id})"
+    return f"{found.display_name} ({account_id})"

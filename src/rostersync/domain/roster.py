@@ -228,16 +228,16 @@ def build_rosters(
     for user in user_list:
         if user.student is not None:
             students[user.source_id] = _student_schools(user)
-        _place_user(user, rosters, problems)
+        place_user(user, rosters, problems)
     for user in user_list:
         if user.contact is not None:
-            _place_contact(user, students, rosters, problems)
+            place_contact(user, students, rosters, problems)
     for section in sections:
         _place_section(section, rosters, terms or {}, courses or {}, problems)
     return DistrictRosters(schools=school_map, rosters=rosters, problems=problems)
 
 
-def _place_user(
+def place_user(
     user: UserRecord, rosters: dict[str, SchoolRoster], problems: list[RowProblem]
 ) -> None:
     user_id = user.source_id
@@ -252,18 +252,26 @@ def _place_user(
             roster.accounts[user_id] = account
             roster.links.add((user_id, role))
     if user.teacher is not None and not user.email:
-        for school_id in _with_primary(user.teacher.schools, user.teacher.school):
-            problems.append(
-                RowProblem(
-                    Severity.ALERT,
-                    "teacher",
-                    user.source_id,
-                    "missing_email",
-                    f"Teacher {user.name.display or user.source_id} has no email address, "
-                    "so they cannot be invited. Add one in the SIS.",
-                    school_id=school_id,
-                )
-            )
+        problems += missing_email_alerts(user)
+
+
+def missing_email_alerts(user: UserRecord) -> list[RowProblem]:
+    """A teacher without an email address: an alert for each of their schools."""
+    teacher = user.teacher
+    if teacher is None or user.email:
+        return []
+    return [
+        RowProblem(
+            Severity.ALERT,
+            "teacher",
+            user.source_id,
+            "missing_email",
+            f"Teacher {user.name.display or user.source_id} has no email address, "
+            "so they cannot be invited. Add one in the SIS.",
+            school_id=school_id,
+        )
+        for school_id in _with_primary(teacher.schools, teacher.school)
+    ]
 
 
 def _direct_schools(user: UserRecord) -> list[tuple[str, tuple[str, ...]]]:
@@ -290,7 +298,7 @@ def _with_primary(schools: tuple[str, ...], primary: str) -> tuple[str, ...]:
     return schools
 
 
-def _place_contact(
+def place_contact(
     user: UserRecord,
     schools_of_student: Mapping[str, tuple[str, ...]],
     rosters: dict[str, SchoolRoster],
@@ -336,17 +344,25 @@ def unknown_student(contact_id: str, student_id: str) -> RowProblem:
     )
 
 
-def placement(user: UserRecord) -> tuple[list[tuple[str, bool]], list[str]]:
-    """Where a user belongs: its schools (and whether as a student there), and the students
-    it is a contact of (through whom it belongs to their schools)."""
-    student_at = _student_schools(user)
-    schools = set(student_at)
-    if user.teacher is not None:
-        schools.update(_with_primary(user.teacher.schools, user.teacher.school))
-    if user.staff is not None:
-        schools.update(user.staff.schools)
+# A user's direct roles in a school, as bits (``placement``).
+STUDENT_BIT, TEACHER_BIT, STAFF_BIT = 1, 2, 4
+
+
+def placement(user: UserRecord) -> tuple[list[tuple[str, int]], list[str]]:
+    """Where a user belongs: its schools, each with the roles it holds there directly (a
+    sum of ``STUDENT_BIT``, ``TEACHER_BIT``, ``STAFF_BIT``: exactly its links of those
+    roles in the school's roster), and the students it is a contact of (through whom it
+    belongs to their schools)."""
+    roles: dict[str, int] = {}
+    for role, info_schools in _direct_schools(user):
+        bit = _ROLE_BIT[role]
+        for school in info_schools:
+            roles[school] = roles.get(school, 0) | bit
     students = [rel.student_id for rel in user.contact.relationships] if user.contact else []
-    return [(s, s in student_at) for s in sorted(schools)], students
+    return sorted(roles.items()), students
+
+
+_ROLE_BIT = {_STUDENT: STUDENT_BIT, _TEACHER: TEACHER_BIT, _STAFF: STAFF_BIT}
 
 
 def build_school_roster(
@@ -365,11 +381,11 @@ def build_school_roster(
     user_list = list(users)
     students = {u.source_id: _student_schools(u) for u in user_list if u.student is not None}
     for user in user_list:
-        _place_user(user, rosters, problems)
+        place_user(user, rosters, problems)
     local: list[RowProblem] = []
     for user in user_list:
         if user.contact is not None:
-            _place_contact(user, students, rosters, local)  # links to other schools' students
+            place_contact(user, students, rosters, local)  # links to other schools' students
     problems.extend(unknown)
     for section in sections:
         _place_section(section, rosters, terms, courses, problems)
@@ -386,9 +402,23 @@ def _place_section(
     roster = rosters.get(section.school_id)
     if roster is None:
         return
+    roster.classes[section.source_id] = class_info(section, terms, courses)
+    section_id, links, memberships = section.source_id, roster.links, roster.memberships
+    for role, ids in section_members(section):
+        for account_id in ids:
+            if (account_id, role) in links:
+                memberships.add((section_id, account_id, role))
+            else:
+                problems.append(dangling(section, role, account_id))
+
+
+def class_info(
+    section: SectionRecord, terms: Mapping[str, TermRecord], courses: Mapping[str, CourseRecord]
+) -> ClassInfo:
+    """The class a section makes (its term and course by name)."""
     term = terms.get(section.term_id)
     course = courses.get(section.course_id)
-    roster.classes[section.source_id] = ClassInfo(
+    return ClassInfo(
         source_id=section.source_id,
         name=section.name,
         subject=section.subject,
@@ -399,19 +429,17 @@ def _place_section(
         term=term.name if term is not None else "",
         course=course.name if course is not None else "",
     )
+
+
+def section_members(section: SectionRecord) -> tuple[tuple[str, Iterable[str]], ...]:
+    """(role, account ids) of a section's students, then of its teachers (sorted)."""
     teachers = set(section.teacher_ids)
     if section.teacher_id:
         teachers.add(section.teacher_id)
-    section_id, links, memberships = section.source_id, roster.links, roster.memberships
-    for role, ids in ((_STUDENT, section.student_ids), (_TEACHER, sorted(teachers))):
-        for account_id in ids:
-            if (account_id, role) in links:
-                memberships.add((section_id, account_id, role))
-            else:
-                problems.append(_dangling(section, role, account_id))
+    return ((_STUDENT, section.student_ids), (_TEACHER, sorted(teachers)))
 
 
-def _dangling(section: SectionRecord, role: str, account_id: str) -> RowProblem:
+def dangling(section: SectionRecord, role: str, account_id: str) -> RowProblem:
     return RowProblem(
         Severity.ERROR,
         "enrollment",

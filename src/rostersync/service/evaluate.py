@@ -6,6 +6,7 @@ email's outbox row commit together, so a crash leaves either the old state or th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -21,7 +22,7 @@ from rostersync.domain.state import (
     on_transient_failure,
 )
 from rostersync.errors import NotFoundError
-from rostersync.service.assess import Assessment, assess
+from rostersync.service.assess import assess
 from rostersync.service.context import Services
 from rostersync.service.emails import hold_email
 from rostersync.service.ids import new_id
@@ -74,41 +75,75 @@ def evaluate_school(
         current = uow.load_roster(school.id)
         assessment = assess(current, desired, verdict.config.policy)
         services.checkpoint("mid_diff")
-        change_set = assessment.change_set
-        base = new_run(verdict, school, now, problems, change_set)
-        if assessment.hold_kind is not None:
-            transition = on_hold(school.status, assessment.hold_kind, now)
-            run = replace(
-                base,
-                outcome=Outcome.HELD,
-                hold_kind=assessment.hold_kind,
-                findings=tuple(assessment.findings),
-                counts=current.counts(),
-            )
-            uow.add_run(run, held=change_set)
-        else:
-            transition = on_success(school.status, now)
-            run = _apply(services, uow, school, base, assessment)
-        _save(services, uow, school, transition, run, change_set)
+        judged = Judged(
+            assessment.change_set,
+            assessment.findings,
+            assessment.hold_kind,
+            current.counts,
+            desired.counts,
+        )
+        run = conclude(services, uow, verdict, school, now, problems, judged)
         if check is not None:
-            _store_check(uow, school, run, check, before)
+            store_check(uow, school, run, check, before)
         uow.commit()
     services.checkpoint("after_commit")
     return run
 
 
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A school's change set and findings, before anything is written; its counts before
+    and after the change set, computed when needed."""
+
+    change_set: ChangeSet
+    findings: list[Finding]
+    hold_kind: HoldKind | None
+    current_counts: Callable[[], dict[str, int]]
+    desired_counts: Callable[[], dict[str, int]]
+
+
+def conclude(
+    services: Services,
+    uow: UnitOfWork,
+    verdict: SchoolVerdict,
+    school: SchoolRow,
+    now: datetime,
+    problems: list[RowProblem],
+    judged: Judged,
+) -> RunRecord:
+    """Hold or apply the judged school in the open transaction: the run, the status, the
+    hold email."""
+    change_set = judged.change_set
+    base = new_run(verdict, school, now, problems, change_set)
+    if judged.hold_kind is not None:
+        transition = on_hold(school.status, judged.hold_kind, now)
+        run = replace(
+            base,
+            outcome=Outcome.HELD,
+            hold_kind=judged.hold_kind,
+            findings=tuple(judged.findings),
+            counts=judged.current_counts(),
+        )
+        uow.add_run(run, held=change_set)
+    else:
+        transition = on_success(school.status, now)
+        run = _apply(services, uow, school, base, judged)
+    _save(services, uow, school, transition, run, change_set)
+    return run
+
+
 def _apply(
-    services: Services, uow: UnitOfWork, school: SchoolRow, base: RunRecord, assessment: Assessment
+    services: Services, uow: UnitOfWork, school: SchoolRow, base: RunRecord, judged: Judged
 ) -> RunRecord:
     """Write the change set, if any; the run that records it."""
-    if assessment.change_set.is_empty():
-        run = replace(base, outcome=Outcome.UNCHANGED, counts=assessment.current.counts())
+    if judged.change_set.is_empty():
+        run = replace(base, outcome=Outcome.UNCHANGED, counts=judged.current_counts())
     else:
-        rows = uow.apply_changes(school, assessment.change_set, services.checkpoint)
+        rows = uow.apply_changes(school, judged.change_set, services.checkpoint)
         run = replace(
             base,
             outcome=Outcome.APPLIED,
-            counts=assessment.desired.counts(),
+            counts=judged.desired_counts(),
             rows_written=rows,
             roster_version=school.roster_version + 1,
         )
@@ -116,7 +151,7 @@ def _apply(
     return run
 
 
-def _store_check(
+def store_check(
     uow: UnitOfWork, school: SchoolRow, run: RunRecord, check: InputCheck, before: int
 ) -> None:
     """Keep the digest of a roster that now matches its inputs; forget it on a hold."""

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
+from rostersync.domain.partial import Scope, build_school_part
 from rostersync.domain.records import (
     CourseRecord,
     DistrictRecord,
@@ -181,14 +182,48 @@ def school_roster(
         fetched.courses,
         fetched.unknown,
     )
-    problems = list(staged) if staged is not None else staging.problems(school_source_id)
+    return roster, _school_problems(fetched, school_source_id, staged, mapped, built)
+
+
+def school_roster_part(
+    fetched: FetchedDistrict, school_source_id: str, staged: list[RowProblem], scope: Scope
+) -> tuple[SchoolRoster, list[RowProblem]]:
+    """``school_roster`` restricted to ``scope`` (``domain.partial``), with the same row
+    problems; only the school's users in scope or with problems of their own are read."""
+    staging = fetched.staging
+    mapped: list[RowProblem] = []
+    users = []
+    for user, found in staging.school_users_part(school_source_id, scope):
+        users.append(user)
+        mapped += found
+    roster, built = build_school_part(
+        school_source_id,
+        users,
+        staging.school_roles(school_source_id),
+        staging.school_sections(school_source_id),
+        fetched.terms,
+        fetched.courses,
+        fetched.unknown,
+        scope,
+    )
+    return roster, _school_problems(fetched, school_source_id, staged, mapped, built)
+
+
+def _school_problems(
+    fetched: FetchedDistrict,
+    school_source_id: str,
+    staged: list[RowProblem] | None,
+    mapped: list[RowProblem],
+    built: list[RowProblem],
+) -> list[RowProblem]:
+    problems = list(staged) if staged is not None else fetched.staging.problems(school_source_id)
     problems += fetched.unplaced
     problems += [
         p if p.school_id else replace(p, school_id=school_source_id)
         for p in problems_for_school(mapped, school_source_id)
     ]
     problems += problems_for_school(built, school_source_id)
-    return roster, district_first(problems)
+    return district_first(problems)
 
 
 def district_first(problems: list[RowProblem]) -> list[RowProblem]:

@@ -5,12 +5,13 @@ Adapters (``sources``, ``storage``, ``notify``) implement these; tests use fakes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
 from rostersync.domain.changes import Change, ChangeSet
+from rostersync.domain.partial import Scope
 from rostersync.domain.records import (
     CourseRecord,
     DistrictRecord,
@@ -22,7 +23,7 @@ from rostersync.domain.records import (
     TermRecord,
     UserRecord,
 )
-from rostersync.domain.roster import SchoolRoster
+from rostersync.domain.roster import Account, SchoolRoster
 from rostersync.domain.state import SchoolStatus
 from rostersync.service.admin_model import (
     ApiToken,
@@ -130,6 +131,18 @@ class UnitOfWork(Protocol):
     # roster
     def load_roster(self, school_id: str) -> SchoolRoster: ...
 
+    def load_roster_part(self, school_id: str, scope: Scope) -> SchoolRoster:
+        """``domain.partial.restrict(load_roster(school_id), scope)``, read as such."""
+        ...
+
+    def contacts_per_student(self, school_id: str, students: Collection[str]) -> dict[str, int]:
+        """How many contact links each of ``students`` has in the school (none: absent)."""
+        ...
+
+    def linked_accounts(self, school_id: str, ids: Collection[str]) -> dict[str, Account]:
+        """The accounts of ``ids`` linked to the school, as ``load_roster`` gives them."""
+        ...
+
     def apply_changes(
         self, school: SchoolRow, change_set: ChangeSet, checkpoint: Checkpoint | None = None
     ) -> int:
@@ -161,6 +174,10 @@ class UnitOfWork(Protocol):
     def get_run(self, run_id: str) -> RunRecord | None: ...
 
     def list_runs(self, school_id: str, limit: int = 20) -> list[RunRecord]: ...
+
+    def last_run_outline(self, school_id: str) -> RunRecord | None:
+        """The school's latest run, without its findings and problems."""
+        ...
 
     def held_change_set(self, run_id: str) -> ChangeSet | None: ...
 
@@ -294,6 +311,27 @@ class RosterStaging(Protocol):
 
     def input_digests(self) -> dict[str, str]:
         """Per school, a digest of the staged records its roster is built from."""
+        ...
+
+    def school_users_part(self, school_id: str, scope: Scope) -> Iterator[MappedUser]:
+        """``school_users``, only those in ``scope`` or with row problems of their own."""
+        ...
+
+    def school_roles(self, school_id: str) -> dict[str, int]:
+        """Each user placed in the school directly, with its role bits there."""
+        ...
+
+    def previous_check(self, school_id: str) -> str | None:
+        """The input digest the last sync found for the school (``""``: the shared part)
+        from the fetch this one merged into, if any (then ``school_scope`` is meaningful)."""
+        ...
+
+    def school_scope(self, school_id: str) -> Scope:
+        """The accounts and classes whose rows may differ since that fetch."""
+        ...
+
+    def remember_checks(self, shared: str, digests: Mapping[str, str]) -> None:
+        """Keep this sync's input digests for the next fetch (``previous_check``)."""
         ...
 
     def close(self) -> None: ...

@@ -32,6 +32,7 @@ from rostersync.service.fetch import (
 )
 from rostersync.service.model import DistrictConfig, Plan, RunRecord, SchoolRow
 from rostersync.service.outbox import deliver_pending
+from rostersync.service.partial import evaluate_part, partial_possible
 from rostersync.service.unchanged import (
     Stamps,
     UnchangedRuns,
@@ -49,6 +50,8 @@ class SyncResult:
     error: str = ""
     # Users that differed from the district's last fetch (see ``storage.staging``).
     staged_users: int = 0
+    # Schools evaluated from the rows their changes reach (see ``service.partial``).
+    partial: int = 0
 
 
 def sync_district(
@@ -93,12 +96,13 @@ def _sync(
         finally:
             source.close()
         services.checkpoint("after_fetch")
+        result = SyncResult(district_id, staged_users=fetched.staged_users)
         with _rarer_collections():
-            runs = _evaluate_all(services, config, fetched, school_refs, trigger, actor, started)
+            _evaluate_all(services, config, fetched, school_refs, trigger, actor, started, result)
     finally:
         staging.close()
     _mark_synced(services, config.id, started)
-    return _finish(services, SyncResult(district_id, runs, staged_users=fetched.staged_users))
+    return _finish(services, result)
 
 
 @contextmanager
@@ -173,22 +177,48 @@ def _evaluate_all(
     trigger: str,
     actor: str,
     started: datetime,
-) -> list[RunRecord]:
+    result: SyncResult,
+) -> None:
+    """Evaluate the schools into ``result``; then keep the input digests found with the
+    fetch cache, for the next sync's per-record evaluations."""
     _register_schools(services, config, list(fetched.schools.values()))
     shared = shared_digest(
         fetched.terms, fetched.courses, [*fetched.unknown, *fetched.unplaced], config.policy
     )
     stamps = Stamps()
     skips = UnchangedRuns(services, config.id, stamps)
+    # What shapes rosters district-wide (row problems aside): a per-record evaluation
+    # needs it unchanged since the previous fetch.
+    rules = shared_digest(fetched.terms, fetched.courses, [], config.policy)
+    digests: dict[str, str] = {}
     try:
-        runs = _evaluate_targets(
-            services, config, fetched, refs, shared, skips, trigger, actor, started
+        _evaluate_targets(
+            services,
+            config,
+            fetched,
+            refs,
+            Inputs(shared, rules, digests),
+            skips,
+            result,
+            trigger,
+            actor,
+            started,
         )
         skips.flush()
     finally:
         skips.close()
     restamp(services, config.id, stamps)
-    return runs
+    fetched.staging.remember_checks(rules, digests)
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """The district's shared input digest, that of its roster rules alone (terms, courses,
+    policy), and each evaluated school's (by source id)."""
+
+    shared: str
+    rules: str
+    digests: dict[str, str]
 
 
 def _evaluate_targets(
@@ -196,14 +226,15 @@ def _evaluate_targets(
     config: DistrictConfig,
     fetched: FetchedDistrict,
     refs: Sequence[str] | None,
-    shared: str,
+    inputs: Inputs,
     skips: UnchangedRuns,
+    result: SyncResult,
     trigger: str,
     actor: str,
     started: datetime,
-) -> list[RunRecord]:
+) -> None:
     broken = district_breakage(fetched.district)
-    runs: list[RunRecord] = []
+    runs = result.runs
     for school in _targets(services, config, refs):
         verdict = SchoolVerdict(
             config=config,
@@ -228,28 +259,36 @@ def _evaluate_targets(
                 record_failure(services, verdict, message, fatal=True, rule="school_unshared")
             )
         else:
-            runs.append(_evaluate_one(services, verdict, fetched, shared, skips))
-    return runs
+            runs.append(_evaluate_one(services, verdict, fetched, inputs, skips, result))
 
 
 def _evaluate_one(
     services: Services,
     verdict: SchoolVerdict,
     fetched: FetchedDistrict,
-    shared: str,
+    inputs: Inputs,
     skips: UnchangedRuns,
+    result: SyncResult,
 ) -> RunRecord:
-    """Skip the school if its inputs did not change since it was verified; else check it."""
+    """Skip the school if its inputs did not change since it was verified; else check it:
+    from the rows its changes reach when it can (``service.partial``), else whole."""
     school = verdict.school
     staged = fetched.staging.problems(school.source_id)
-    digest = school_digest(shared, fetched.digests.get(school.source_id, ""), staged)
+    digest = school_digest(inputs.shared, fetched.digests.get(school.source_id, ""), staged)
+    inputs.digests[school.source_id] = digest
     base = new_run(verdict, school, services.clock.now(), [], ChangeSet(school.source_id))
     skipped = skips.skip(school, digest, base)
     if skipped is not None:
         return skipped
     skips.flush()  # the school's own transaction comes next
+    check = InputCheck(digest, skips.stamps)
+    if partial_possible(fetched, school.source_id, inputs.rules):
+        run = evaluate_part(services, verdict, fetched, staged, check)
+        if run is not None:
+            result.partial += 1
+            return run
     desired, problems = school_roster(fetched, school.source_id, staged)
-    return evaluate_school(services, verdict, desired, problems, InputCheck(digest, skips.stamps))
+    return evaluate_school(services, verdict, desired, problems, check)
 
 
 def _fail_all(

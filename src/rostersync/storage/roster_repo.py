@@ -14,7 +14,8 @@ last school link goes, and restored when they come back.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+import json
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select, update
 
 from rostersync.domain.changes import ChangeSet
+from rostersync.domain.partial import Scope
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
 from rostersync.service.ports import Checkpoint
@@ -62,6 +64,72 @@ class RosterRepo:
         finally:
             cursor.close()
         return roster
+
+    def load_roster_part(self, school_id: str, scope: Scope) -> SchoolRoster:
+        """The rows of ``load_roster`` in ``scope`` (``domain.partial.restrict``)."""
+        roster = SchoolRoster(school_id=school_id)
+        accounts, classes = sorted(scope.accounts), sorted(scope.classes)
+        mark, ids = self._mark(), self._ids()
+        cursor = self._conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(
+                _LINKED_PART.format(mark=mark, each=self._each()),
+                (self._list(accounts), school_id, school_id),
+            )
+            for role, source_id, roles, *fields in cursor.fetchall():
+                account = Account(source_id, tuple(roles.split(",")) if roles else (), *fields)
+                roster.accounts[source_id] = account
+                roster.links.add((source_id, role))
+            if classes:
+                cursor.execute(
+                    _LIVE_PART.format(mark=mark, ids=ids), (school_id, self._list(classes))
+                )
+                roster.classes = {row[0]: ClassInfo(*row) for row in cursor.fetchall()}
+            cursor.execute(
+                _MEMBERS_PART.format(mark=mark, ids=ids),
+                (school_id, self._list(classes), self._list(accounts)),
+            )
+            roster.memberships = set(cursor.fetchall())
+            cursor.execute(
+                _CONTACTS_PART.format(mark=mark, ids=ids), (school_id, self._list(accounts))
+            )
+            roster.contact_links = {(c, s): LinkInfo(r, t) for c, s, r, t in cursor.fetchall()}
+        finally:
+            cursor.close()
+        return roster
+
+    def contacts_per_student(self, school_id: str, students: Collection[str]) -> dict[str, int]:
+        if not students:
+            return {}
+        query = _CONTACTS_PER_STUDENT.format(mark=self._mark(), ids=self._ids())
+        rows = self._conn.exec_driver_sql(query, (school_id, self._list(sorted(students))))
+        return {str(student): int(n) for student, n in rows}
+
+    def linked_accounts(self, school_id: str, ids: Collection[str]) -> dict[str, Account]:
+        if not ids:
+            return {}
+        query = _LINKED_PART.format(mark=self._mark(), each=self._each())
+        rows = self._conn.exec_driver_sql(query, (self._list(sorted(ids)), school_id, school_id))
+        return {
+            source_id: Account(source_id, tuple(roles.split(",")) if roles else (), *fields)
+            for _role, source_id, roles, *fields in rows
+        }
+
+    def _ids(self) -> str:
+        """The SQL for "is in the list bound at ``{mark}``": a JSON array on SQLite, an array
+        on PostgreSQL; either way one parameter, however long the list."""
+        if self._engine() == "sqlite":
+            return "IN (SELECT value FROM json_each(?))"
+        return "= ANY(%s)"
+
+    def _each(self) -> str:
+        """The SQL of a list bound as one parameter, as rows of one column ``j.value``."""
+        if self._engine() == "sqlite":
+            return "json_each(?) AS j"
+        return "unnest(%s::text[]) AS j(value)"
+
+    def _list(self, values: list[str]) -> Any:
+        return json.dumps(values) if self._engine() == "sqlite" else values
 
     def roster_total(self, district_id: str) -> int:
         total = select(func.coalesce(func.sum(schools.c.roster_version), 0))
@@ -175,4 +243,22 @@ _MEMBERS = (
 _CONTACTS = (
     "SELECT contact_source_id, student_source_id, relationship, type FROM contact_links"
     " WHERE school_id = {mark}"
+)
+
+# The same reads, of the rows in a scope (``{ids}``: see ``RosterRepo._ids``).
+# The accounts are found by source id (few), not by scanning the school's links; written
+# as CROSS JOINs, which SQLite takes in this order. ``{each}``: the ids as rows ``j.value``.
+_LINKED_PART = (
+    "SELECT l.role, a.source_id, a.roles, a.first_name, a.middle_name, a.last_name, a.email,"
+    " a.sis_id, a.number, a.grade, a.phone"
+    " FROM {each} CROSS JOIN accounts a CROSS JOIN school_links l"
+    " WHERE a.district_id = (SELECT district_id FROM schools WHERE id = {mark})"
+    " AND a.source_id = j.value AND l.account_id = a.id AND l.school_id = {mark}"
+)
+_LIVE_PART = _LIVE + " AND source_id {ids}"
+_MEMBERS_PART = _MEMBERS + " AND (class_source_id {ids} OR account_source_id {ids})"
+_CONTACTS_PART = _CONTACTS + " AND contact_source_id {ids}"
+_CONTACTS_PER_STUDENT = (
+    "SELECT student_source_id, count(*) FROM contact_links"
+    " WHERE school_id = {mark} AND student_source_id {ids} GROUP BY student_source_id"
 )

@@ -81,6 +81,17 @@ class RunsRepo:
         )
         return self._with_details([r._mapping for r in self._conn.execute(stmt)])
 
+    def last_run_outline(self, school_id: str) -> RunRecord | None:
+        """The school's latest run without its findings and problems (not read)."""
+        stmt = (
+            select(sync_runs)
+            .where(sync_runs.c.school_id == school_id)
+            .order_by(sync_runs.c.started_at.desc(), sync_runs.c.id.desc())
+            .limit(1)
+        )
+        row = self._conn.execute(stmt).first()
+        return None if row is None else _run_from_row(row._mapping, (), ())
+
     def held_change_set(self, run_id: str) -> ChangeSet | None:
         """The change set stored with the run, or ``None`` when it stored none."""
         stmt = select(sync_runs.c.held_school_id).where(sync_runs.c.id == run_id)

@@ -32,16 +32,18 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import heapq
+import json
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import msgspec
 import xxhash
 from sqlalchemy.engine import make_url
 
+from rostersync.domain.partial import Scope
 from rostersync.domain.records import MappedUser, RowProblem, SectionRecord
 from rostersync.domain.roster import placement
 from rostersync.storage import staging_sql as q
@@ -79,6 +81,12 @@ class SqliteStaging:
         self._db.execute("BEGIN")
         merging = self._db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
         self._previous = PreviousUsers(self._db, self._gone, self._back) if merging else None
+        # The digests the last sync found for the state this fetch merges into; forgotten
+        # now (in this fetch's transaction), and remembered again by ``remember_checks``.
+        self._checks: dict[str, str] = {}
+        if merging and self._keep:
+            self._checks = dict(self._db.execute("SELECT school, digest FROM school_checks"))
+        self._db.execute("DELETE FROM school_checks")
         self._pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in q.INSERTS}
         self._users = self._pending["users"]
         self._direct = self._pending["direct"]
@@ -120,10 +128,11 @@ class SqliteStaging:
             h = _hash(blob)
         schools, students = placement(record)
         placed = int(bool(schools or students))
-        self._users.append((user_id, h, int(record.student is not None), placed, blob))
+        flagged = int(bool(user.problems) or (record.teacher is not None and not record.email))
+        self._users.append((user_id, h, int(record.student is not None), placed, flagged, blob))
         direct, links = self._direct, self._contact_students
-        for school, as_student in schools:
-            direct.append((school, user_id, int(as_student)))
+        for school, roles in schools:
+            direct.append((school, user_id, roles))
         for student in students:
             links.append((user_id, student))
         if len(self._users) >= _BATCH:
@@ -146,8 +155,9 @@ class SqliteStaging:
             self._flush(name)
         if self._previous is not None:
             changed = bool(db.execute(q.CHANGES).fetchone()[0])
-            _run_all(db, (*q.TOUCH_GONE, *q.DROP_GONE, *q.TOUCH_CHANGED))
+            _run_all(db, (*q.KEEP_OLD_GONE, *q.TOUCH_GONE, *q.DROP_GONE, *q.TOUCH_CHANGED))
             _run_all(db, q.TOUCHED_USER_DIGESTS)
+            _run_all(db, (*q.CHANGES_KEPT, *q.SCOPES))
         else:
             changed = True
             _run(db, q.READ_INDEXES)
@@ -156,6 +166,8 @@ class SqliteStaging:
             _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS))
         if changed:
             _run_all(db, q.FIND_UNKNOWN)
+        if self._keep:
+            _run_all(db, (*q.SECTIONS_SEEN, q.FLAGGED_IN))
         _run(db, q.FETCH_INDEXES)
         db.execute("COMMIT")
         if self._keep:
@@ -170,6 +182,53 @@ class SqliteStaging:
         decode = self._user.decode
         for _, blob in self._db.execute(q.SCHOOL_USERS, (school_id,)):
             yield decode(blob)
+
+    def school_users_part(self, school_id: str, scope: Scope) -> Iterator[MappedUser]:
+        """``school_users``, only those in ``scope`` or with problems of their own (mapping
+        alerts, a teacher without an email)."""
+        decode = self._user.decode
+        ids = json.dumps(sorted(scope.accounts))
+        for _, blob in self._db.execute(q.SCHOOL_USERS_PART, (school_id, ids)):
+            yield decode(blob)
+
+    def school_roles(self, school_id: str) -> dict[str, int]:
+        """Each user placed in the school directly, with its role bits there."""
+        roles: dict[str, int] = {}
+        for user_id, bits in self._db.execute(q.SCHOOL_ROLES, (school_id,)):
+            roles[user_id] = roles.get(user_id, 0) | bits
+        return roles
+
+    def previous_check(self, school_id: str) -> str | None:
+        """The input digest the last sync found for this school (``""``: for the district's
+        shared inputs) from the fetch this one merged into; ``None`` when there was no such
+        fetch (no cache, a rebuilt cache) or the school was not evaluated from it. Only then
+        is ``school_scope`` meaningful."""
+        return self._checks.get(school_id)
+
+    def school_scope(self, school_id: str) -> Scope:
+        """The accounts and classes whose rows may differ in the school between the fetch
+        this one merged into and this one (see ``domain.partial``)."""
+        db = self._db
+        accounts = frozenset(row[0] for row in db.execute(q.SCOPE_ACCOUNTS, (school_id,)))
+        classes = frozenset(row[0] for row in db.execute(q.SCOPE_CLASSES, (school_id,)))
+        return Scope(accounts, classes)
+
+    def remember_checks(self, shared: str, digests: Mapping[str, str]) -> None:
+        """Keep, with the cache, the input digests this sync found (``shared``: the
+        district's shared part), for the next fetch (``previous_check``)."""
+        if not (self._keep and self._clean):
+            return
+        db = self._db
+        db.execute("UPDATE meta SET value = 'dirty' WHERE key = 'state'")
+        _sync(self._path)
+        db.execute("BEGIN")
+        db.execute("DELETE FROM school_checks")
+        rows = [("", shared), *digests.items()]
+        db.executemany("INSERT OR REPLACE INTO school_checks VALUES (?, ?)", rows)
+        db.execute("COMMIT")
+        _sync(self._path)
+        db.execute("UPDATE meta SET value = 'clean' WHERE key = 'state'")
+        _sync(self._path)
 
     def user(self, user_id: str) -> MappedUser | None:
         row = self._db.execute("SELECT blob FROM users WHERE id = ?", (user_id,)).fetchone()
@@ -234,9 +293,10 @@ class SqliteStaging:
         self._db.execute("DELETE FROM f.gone WHERE id = ?", (user_id,))
 
     def _drop(self, user_id: str) -> None:
-        """Forget a changed user's previous rows, touching the schools they reached."""
+        """Forget a changed user's previous rows (kept for the fetch), touching the schools
+        they reached."""
         db = self._db
-        for sql in q.TOUCH_ONE:
+        for sql in (*q.KEEP_OLD_ONE, *q.TOUCH_ONE):
             db.execute(sql, (user_id,))
         for sql in q.DROP_ONE:
             db.execute(sql, (user_id,))

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 # Bump when what is stored per user changes (its placement rules, the hash): a cache of
 # another version is thrown away and rebuilt by a full fetch.
-CACHE_VERSION = "3"
+CACHE_VERSION = "4"
 
 USER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (id TEXT PRIMARY KEY, h INTEGER NOT NULL,
                                   student INTEGER NOT NULL, placed INTEGER NOT NULL,
-                                  blob BLOB NOT NULL);
+                                  flagged INTEGER NOT NULL, blob BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS direct (school TEXT NOT NULL, user_id TEXT NOT NULL,
-                                   as_student INTEGER NOT NULL);
+                                   roles INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS contact_students (contact TEXT NOT NULL, student TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS user_digests (school TEXT NOT NULL, kind INTEGER NOT NULL,
                                          n INTEGER NOT NULL, low INTEGER NOT NULL,
@@ -26,14 +26,18 @@ CREATE TABLE IF NOT EXISTS user_digests (school TEXT NOT NULL, kind INTEGER NOT 
                                          PRIMARY KEY (school, kind)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS unknown (seq INTEGER PRIMARY KEY, contact TEXT NOT NULL,
                                     student TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sections_seen (school TEXT NOT NULL, id TEXT NOT NULL,
+                                          h INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS school_checks (school TEXT PRIMARY KEY, digest TEXT NOT NULL);
 """
 # Made after the first load of a file (faster than maintaining them row by row), then kept.
-# The reads by school need the first three; a kept cache also needs the merge's: ``ix_users_h``
+# The reads by school need the first four; a kept cache also needs the merge's: ``ix_users_h``
 # covers its id-ordered read of (id, hash) without touching the staged records, and the
 # ``_user`` and ``_contact`` ones find a changed user's previous rows.
 READ_INDEXES = """
 CREATE INDEX IF NOT EXISTS ix_users_unplaced ON users (id) WHERE NOT placed;
-CREATE INDEX IF NOT EXISTS ix_direct ON direct (school, user_id);
+CREATE INDEX IF NOT EXISTS ix_users_flagged ON users (id) WHERE flagged;
+CREATE INDEX IF NOT EXISTS ix_direct ON direct (school, user_id, roles);
 CREATE INDEX IF NOT EXISTS ix_contact_students ON contact_students (student);
 """
 MERGE_INDEXES = """
@@ -48,13 +52,24 @@ CREATE TABLE f.problems (seq INTEGER PRIMARY KEY, school TEXT NOT NULL, blob BLO
 CREATE TABLE f.changed (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE f.gone (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE f.touched (school TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE f.old_direct (school TEXT NOT NULL, user_id TEXT NOT NULL, roles INTEGER NOT NULL);
+CREATE TABLE f.old_contacts (contact TEXT NOT NULL, student TEXT NOT NULL);
+CREATE TABLE f.ch (id TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE f.changed_sections (school TEXT NOT NULL, id TEXT NOT NULL,
+                                 PRIMARY KEY (school, id)) WITHOUT ROWID;
+CREATE TABLE f.flagged_in (school TEXT NOT NULL, id TEXT NOT NULL,
+                           PRIMARY KEY (school, id)) WITHOUT ROWID;
+CREATE TABLE f.ch_students (school TEXT NOT NULL, id TEXT NOT NULL,
+                            PRIMARY KEY (school, id)) WITHOUT ROWID;
+CREATE TABLE f.scope (school TEXT NOT NULL, id TEXT NOT NULL,
+                      PRIMARY KEY (school, id)) WITHOUT ROWID;
 """
 FETCH_INDEXES = """
 CREATE INDEX f.ix_sections ON sections (school, id);
 CREATE INDEX f.ix_problems ON problems (school, seq);
 """
 INSERTS = {
-    "users": "INSERT OR IGNORE INTO users VALUES (?, ?, ?, ?, ?)",
+    "users": "INSERT OR IGNORE INTO users VALUES (?, ?, ?, ?, ?, ?)",
     "direct": "INSERT INTO direct VALUES (?, ?, ?)",
     "contact_students": "INSERT INTO contact_students VALUES (?, ?)",
     "sections": "INSERT INTO f.sections VALUES (?, ?, ?, ?)",
@@ -68,7 +83,7 @@ UNION
 SELECT u.id, u.blob FROM direct d
   JOIN contact_students cs ON cs.student = d.user_id
   JOIN users u ON u.id = cs.contact
- WHERE d.school = ?1 AND d.as_student = 1
+ WHERE d.school = ?1 AND d.roles & 1
 ORDER BY 1
 """
 # The merge reads the previous fetch's (id, hash) in id order, a window at a time.
@@ -82,7 +97,7 @@ _TOUCH = (
     "INSERT OR IGNORE INTO f.touched SELECT school FROM direct WHERE user_id IN ({ids})",
     """INSERT OR IGNORE INTO f.touched
 SELECT d.school FROM contact_students cs
-  JOIN direct d ON d.user_id = cs.student AND d.as_student = 1
+  JOIN direct d ON d.user_id = cs.student AND d.roles & 1
  WHERE cs.contact IN ({ids})""",
 )
 _DROP = (
@@ -90,6 +105,14 @@ _DROP = (
     "DELETE FROM contact_students WHERE contact IN ({ids})",
     "DELETE FROM users WHERE id IN ({ids})",
 )
+# A changed or gone user's previous rows, kept for the fetch (``school_scope``).
+_KEEP_OLD = (
+    "INSERT INTO f.old_direct SELECT school, user_id, roles FROM direct WHERE user_id IN ({ids})",
+    """INSERT INTO f.old_contacts
+SELECT contact, student FROM contact_students WHERE contact IN ({ids})""",
+)
+KEEP_OLD_ONE = tuple(sql.format(ids="?") for sql in _KEEP_OLD)
+KEEP_OLD_GONE = tuple(sql.format(ids="SELECT id FROM f.gone") for sql in _KEEP_OLD)
 TOUCH_ONE = tuple(sql.format(ids="?") for sql in _TOUCH)
 DROP_ONE = tuple(sql.format(ids="?") for sql in _DROP)
 TOUCH_GONE = tuple(sql.format(ids="SELECT id FROM f.gone") for sql in _TOUCH)
@@ -110,7 +133,7 @@ SELECT d.school, 1, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 214748364
   FROM direct d
   JOIN contact_students cs ON cs.student = d.user_id
   JOIN users u ON u.id = cs.contact
- WHERE d.as_student = 1
+ WHERE d.roles & 1
  GROUP BY d.school""",
 )
 TOUCHED_USER_DIGESTS = (
@@ -125,7 +148,7 @@ SELECT d.school, 1, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 214748364
   FROM direct d
   JOIN contact_students cs ON cs.student = d.user_id
   JOIN users u ON u.id = cs.contact
- WHERE d.as_student = 1 AND d.school IN (SELECT school FROM f.touched)
+ WHERE d.roles & 1 AND d.school IN (SELECT school FROM f.touched)
  GROUP BY d.school""",
 )
 DIGESTS = """
@@ -147,3 +170,76 @@ SELECT contact, student FROM contact_students
 )
 UNKNOWN_STUDENTS = "SELECT contact, student FROM unknown ORDER BY seq"
 UNPLACED = "SELECT blob FROM users WHERE NOT placed ORDER BY id"
+
+# What changed since the previous fetch, for the per-record evaluation (``school_scope``):
+# the users changed, added or gone, and the sections whose (school, hash) is new or went.
+CHANGES_KEPT = (
+    "INSERT INTO f.ch SELECT id FROM f.changed UNION SELECT id FROM f.gone",
+    "CREATE INDEX f.ix_old_direct ON old_direct (user_id)",
+    """INSERT OR IGNORE INTO f.changed_sections
+SELECT school, id FROM (SELECT school, id, h FROM f.sections
+                        EXCEPT SELECT school, id, h FROM sections_seen)
+UNION
+SELECT school, id FROM (SELECT school, id, h FROM sections_seen
+                        EXCEPT SELECT school, id, h FROM f.sections)""",
+)
+SECTIONS_SEEN = (
+    "DELETE FROM sections_seen",
+    "INSERT INTO sections_seen SELECT school, id, h FROM f.sections",
+)
+# The accounts whose rows may differ, per school, found once per fetch from the changed
+# users (few) outwards: the changed users placed there before or now, the contacts (now)
+# of such students, and the changed contacts whose students (before or now) are there.
+SCOPES = (
+    """INSERT OR IGNORE INTO f.ch_students
+SELECT d.school, d.user_id FROM f.ch c JOIN direct d ON d.user_id = c.id WHERE d.roles & 1
+UNION
+SELECT school, user_id FROM f.old_direct WHERE roles & 1""",
+    """INSERT OR IGNORE INTO f.scope
+SELECT d.school, d.user_id FROM f.ch c JOIN direct d ON d.user_id = c.id
+UNION
+SELECT school, user_id FROM f.old_direct
+UNION
+SELECT s.school, cs.contact FROM f.ch_students s JOIN contact_students cs ON cs.student = s.id
+UNION
+SELECT d.school, cs.contact FROM f.ch c
+  JOIN contact_students cs ON cs.contact = c.id
+  JOIN direct d ON d.user_id = cs.student
+ WHERE d.roles & 1
+UNION
+SELECT d.school, oc.contact FROM f.old_contacts oc JOIN direct d ON d.user_id = oc.student
+ WHERE d.roles & 1
+UNION
+SELECT od.school, oc.contact FROM f.old_contacts oc
+  JOIN f.old_direct od ON od.user_id = oc.student
+ WHERE od.roles & 1""",
+)
+SCOPE_ACCOUNTS = "SELECT id FROM f.scope WHERE school = ?"
+SCOPE_CLASSES = "SELECT id FROM f.changed_sections WHERE school = ?"
+SCHOOL_ROLES = "SELECT user_id, roles FROM direct WHERE school = ?"
+# ``SCHOOL_USERS``, only those in a scope (?2, a JSON array of ids) or flagged: each id of
+# the scope is looked up among the school's users (from the contact to its students: a
+# CROSS JOIN keeps SQLite to that order), and the flagged ones are listed per
+# school once per fetch (``FLAGGED_IN``; few users have problems of their own).
+SCHOOL_USERS_PART = """
+SELECT u.id, u.blob FROM users u WHERE u.id IN (
+  SELECT j.value FROM json_each(?2) j
+   WHERE EXISTS (SELECT 1 FROM direct d WHERE d.school = ?1 AND d.user_id = j.value)
+      OR EXISTS (SELECT 1 FROM contact_students cs CROSS JOIN direct d
+                  WHERE cs.contact = j.value AND d.user_id = cs.student AND d.school = ?1
+                    AND d.roles & 1)
+  UNION
+  SELECT id FROM f.flagged_in WHERE school = ?1
+) ORDER BY u.id
+"""
+FLAGGED_IN = """
+INSERT OR IGNORE INTO f.flagged_in
+SELECT d.school, d.user_id FROM users u INDEXED BY ix_users_flagged
+  JOIN direct d ON d.user_id = u.id
+ WHERE u.flagged
+UNION
+SELECT d.school, cs.contact FROM users u INDEXED BY ix_users_flagged
+  JOIN contact_students cs ON cs.contact = u.id
+  JOIN direct d ON d.user_id = cs.student
+ WHERE u.flagged AND d.roles & 1
+"""

@@ -8,14 +8,16 @@ connection and hands each port method to the repository that owns the tables.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from contextlib import AbstractContextManager
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine
 
 from rostersync.domain.changes import Change, ChangeSet
+from rostersync.domain.partial import Scope
 from rostersync.domain.records import SchoolRecord
-from rostersync.domain.roster import SchoolRoster
+from rostersync.domain.roster import Account, SchoolRoster
 from rostersync.domain.state import SchoolStatus
 from rostersync.service.admin_model import (
     ApiToken,
@@ -191,6 +193,15 @@ class SqlUnitOfWork:
     def load_roster(self, school_id: str) -> SchoolRoster:
         return self._open.roster.load_roster(school_id)
 
+    def load_roster_part(self, school_id: str, scope: Scope) -> SchoolRoster:
+        return self._open.roster.load_roster_part(school_id, scope)
+
+    def contacts_per_student(self, school_id: str, students: Collection[str]) -> dict[str, int]:
+        return self._open.roster.contacts_per_student(school_id, students)
+
+    def linked_accounts(self, school_id: str, ids: Collection[str]) -> dict[str, Account]:
+        return self._open.roster.linked_accounts(school_id, ids)
+
     def apply_changes(
         self, school: SchoolRow, change_set: ChangeSet, checkpoint: Checkpoint | None = None
     ) -> int:
@@ -215,6 +226,9 @@ class SqlUnitOfWork:
 
     def list_runs(self, school_id: str, limit: int = 20) -> list[RunRecord]:
         return self._open.runs.list_runs(school_id, limit)
+
+    def last_run_outline(self, school_id: str) -> RunRecord | None:
+        return self._open.runs.last_run_outline(school_id)
 
     def held_change_set(self, run_id: str) -> ChangeSet | None:
         return self._open.runs.held_change_set(run_id)

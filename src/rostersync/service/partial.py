@@ -1,0 +1,117 @@
+"""Evaluate a touched school from the rows its changes reach, not the whole school.
+
+A resync whose fetch merged into the district's fetch cache knows what changed since the
+previous fetch: the users changed, added or gone and the sections that changed (the
+school's *scope*, ``domain.partial``). When the school's stored roster is exactly the one
+built from that previous fetch, the diff of the rows in scope is the diff of the whole
+school, and its policies can count from the store. The school's stored roster is that one
+when, as for skipping an unchanged school (``service.unchanged``), the school is healthy,
+its last run applied or found nothing to change, the input digest stored with its roster
+is the one the previous sync found for the previous fetch, nothing outside this run has
+applied anywhere in the district since (the stamp), and the district's roster rules
+(terms, courses, policy) are the same as then. (The row problems are found whole each
+time: those tied to no school may change.) Otherwise the school is
+evaluated whole, as always. A property test pins both ways to the same outcome
+(``tests/property/test_partial_diff.py``).
+
+The outcome is written exactly as a whole evaluation writes it (``evaluate.conclude``).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from rostersync.domain.changes import diff
+from rostersync.domain.partial import counts_after, part_configuration_findings
+from rostersync.domain.policy import hold_kind_of, removal_findings
+from rostersync.domain.records import RowProblem
+from rostersync.domain.state import Outcome, SyncState
+from rostersync.service.context import Services
+from rostersync.service.evaluate import (
+    InputCheck,
+    Judged,
+    SchoolVerdict,
+    conclude,
+    fresh_school,
+    store_check,
+)
+from rostersync.service.fetch import FetchedDistrict, school_roster_part
+from rostersync.service.model import RunRecord, SchoolRow
+from rostersync.service.ports import UnitOfWork
+
+
+def partial_possible(fetched: FetchedDistrict, school_source_id: str, rules: str) -> bool:
+    """Whether the fetch knows the school's changes since a previous fetch whose digests
+    the last sync kept, with the same roster rules (``rules``: their digest)."""
+    staging = fetched.staging
+    return (
+        staging.previous_check("") == rules and staging.previous_check(school_source_id) is not None
+    )
+
+
+def evaluate_part(
+    services: Services,
+    verdict: SchoolVerdict,
+    fetched: FetchedDistrict,
+    staged: list[RowProblem],
+    check: InputCheck,
+) -> RunRecord | None:
+    """Evaluate the school from its scope in one transaction, as ``evaluate_school`` would
+    whole; ``None`` (nothing written) if its stored roster is not the previous fetch's."""
+    school = verdict.school
+    previous = fetched.staging.previous_check(school.source_id)
+    policy = verdict.config.policy
+    now = services.clock.now()
+    with services.store.unit_of_work() as uow:
+        uow.lock_district(school.district_id)
+        school = fresh_school(uow, school.id)
+        before = uow.roster_total(school.district_id)
+        verified = None if previous is None else _verified(uow, school, previous, check, before)
+        if verified is None:
+            return None
+        # Built here, once the stored roster is known to be the previous fetch's: a few
+        # hundred rows, not worth building for nothing.
+        scope = fetched.staging.school_scope(school.source_id)
+        desired, problems = school_roster_part(fetched, school.source_id, staged, scope)
+        current = uow.load_roster_part(school.id, scope)
+        change_set = diff(current, desired)
+        # The verified run's counts are the stored roster's: that run wrote or found them.
+        counts = verified.counts
+        findings = part_configuration_findings(
+            current,
+            desired,
+            scope,
+            partial(uow.contacts_per_student, school.id),
+            partial(uow.linked_accounts, school.id),
+            policy,
+        )
+        findings += removal_findings(counts, change_set, policy)
+        services.checkpoint("mid_diff")
+        judged = Judged(
+            change_set,
+            findings,
+            hold_kind_of(findings),
+            lambda: counts,
+            lambda: counts_after(counts, change_set),
+        )
+        run = conclude(services, uow, verdict, school, now, problems, judged)
+        store_check(uow, school, run, check, before)
+        uow.commit()
+    services.checkpoint("after_commit")
+    return run
+
+
+def _verified(
+    uow: UnitOfWork, school: SchoolRow, digest: str, check: InputCheck, total: int
+) -> RunRecord | None:
+    """The school's last run, if the stored roster is the one it verified for the inputs of
+    ``digest`` and nothing outside this run applied since (see ``service.unchanged``)."""
+    if school.status.state is not SyncState.HEALTHY:
+        return None
+    stored = uow.input_check(school.id)
+    if stored is None or stored[0] != digest or not check.stamps.accepts(stored[1], total):
+        return None
+    run = uow.last_run_outline(school.id)
+    if run is None or run.outcome not in (Outcome.APPLIED, Outcome.UNCHANGED):
+        return None
+    return run
