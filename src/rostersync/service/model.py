@@ -111,3 +111,21 @@ class OutboxMessage:
     attempts: int = 0
     sent_at: datetime | None = None
     last_error: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SkipCheck:
+    """What deciding to skip a school needs (``service.unchanged``), read in bulk: the
+    school, the digest and stamp its roster was last verified at (``input_check``), and its
+    last run's id, outcome and counts (``None`` and empty when it has no run).
+
+    ``problems_from`` names the run whose stored problems an ``unchanged`` run repeating
+    them may copy as they are (the last run), or is ``None`` when the store must encode
+    them anew (runs stored in an older layout)."""
+
+    school: SchoolRow
+    input_check: tuple[str, int] | None
+    last_run_id: str | None
+    last_outcome: Outcome | None
+    last_counts: dict[str, int]
+    problems_from: str | None

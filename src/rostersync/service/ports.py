@@ -5,7 +5,7 @@ Adapters (``sources``, ``storage``, ``notify``) implement these; tests use fakes
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
@@ -39,6 +39,7 @@ from rostersync.service.model import (
     OutboxMessage,
     RunRecord,
     SchoolRow,
+    SkipCheck,
 )
 
 
@@ -263,6 +264,27 @@ class UnitOfWork(Protocol):
     def add_settings_change(self, change: SettingsChange) -> None: ...
 
     def list_settings_changes(self, district_id: str, limit: int = 50) -> list[SettingsChange]: ...
+
+    # unchanged runs in bulk (service.unchanged): a few statements for many skipped schools
+    def skip_checks(self, district_id: str, start: SchoolRow, limit: int) -> list[SkipCheck]:
+        """The school ``start`` and those after it in ``list_schools`` order, ``limit`` in
+        all, each with its input check and its last run (as ``list_runs`` would give it
+        first), in that order. ``start`` is missing when it is gone or renamed."""
+        ...
+
+    def runs_problems(self, run_ids: Sequence[str]) -> dict[str, tuple[RowProblem, ...]]:
+        """The problems of each of these runs, as ``get_run`` reads them."""
+        ...
+
+    def add_unchanged_runs(self, runs: Sequence[tuple[RunRecord, str | None]]) -> None:
+        """Store runs without findings or held changes, each with the id of a run whose
+        problems it repeats (``SkipCheck.problems_from``): those are copied as stored, not
+        encoded again. With ``None``, the run is stored as ``add_run`` stores it."""
+        ...
+
+    def save_statuses(self, statuses: Sequence[tuple[str, SchoolStatus]]) -> None:
+        """``save_status`` for many schools at once: (school id, status) pairs."""
+        ...
 
 
 class RosterStaging(Protocol):

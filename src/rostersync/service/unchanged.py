@@ -23,16 +23,15 @@ own applies: those are made from the same fetch, so they agree with every verifi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field, fields, replace
 
 from rostersync.domain.policy import Policy
 from rostersync.domain.records import CourseRecord, RowProblem, TermRecord
-from rostersync.domain.state import Outcome, SyncState, on_success
+from rostersync.domain.state import Outcome, SchoolStatus, SyncState, on_success
 from rostersync.service.context import Services
 from rostersync.service.ids import new_id
-from rostersync.service.model import RunRecord, SchoolRow
+from rostersync.service.model import RunRecord, SchoolRow, SkipCheck
 from rostersync.service.ports import UnitOfWork
 
 # Bump when the mapping or the roster rules change, so stored digests stop matching.
@@ -95,7 +94,19 @@ class UnchangedRuns:
     transaction (a district of 2,000 schools would otherwise pay 2,000 commits on a resync
     that changes nothing). ``flush`` commits them; call it before any other transaction of
     the run (SQLite has one writer). Leaving without ``flush`` rolls the batch back: those
-    schools keep their last run and are checked again next time."""
+    schools keep their last run and are checked again next time.
+
+    Reads and writes are in bulk, a few statements for any number of skipped schools. What
+    a skip needs (the school's row and input check, its last run's outcome, counts and
+    problems) is read within the transaction, for a window of schools in ``list_schools``
+    order (the order a sync visits them): the first skip of a transaction reads its school
+    alone, each later window is eight times the schools read so far (at most ``WINDOW``).
+    A resync that skips every school reads a few windows; one where changed schools end
+    transactions often reads at most nine schools per school skipped, never the district
+    per transaction. The runs and statuses are written at ``flush``, in a few executemany
+    statements, the runs copying their last run's stored problems instead of encoding them."""
+
+    WINDOW = 4096
 
     def __init__(self, services: Services, district_id: str, stamps: Stamps) -> None:
         self._services = services
@@ -104,6 +115,10 @@ class UnchangedRuns:
         self._open: ExitStack | None = None
         self._uow: UnitOfWork | None = None
         self._total = 0
+        self._checks: dict[str, SkipCheck] = {}
+        self._problems: dict[str, tuple[RowProblem, ...]] = {}
+        self._runs: list[tuple[RunRecord, str | None]] = []
+        self._statuses: list[tuple[str, SchoolStatus]] = []
 
     def skip(self, school: SchoolRow, digest: str, base: RunRecord) -> RunRecord | None:
         """Record an ``unchanged`` run without building the roster, or ``None`` if the
@@ -112,9 +127,8 @@ class UnchangedRuns:
             return None
         uow = self._transaction()
         total = self._total
-        current = uow.get_school(school.id)
-        last = _verified_run(uow, current, digest, lambda s: self.stamps.accepts(s, total))
-        if current is None or last is None:
+        check = self._check(uow, school)
+        if check is None or not _verified(check, digest, total, self.stamps):
             return None
         now = self._services.clock.now()
         run = replace(
@@ -122,27 +136,33 @@ class UnchangedRuns:
             id=new_id("run"),
             finished_at=now,
             outcome=Outcome.UNCHANGED,
-            problems=last.problems,
-            counts=last.counts,
-            roster_version=current.roster_version,
+            problems=self._last_problems(uow, check, total),
+            counts=check.last_counts,
+            roster_version=check.school.roster_version,
         )
-        uow.add_run(run)
-        uow.save_status(current.id, on_success(current.status, now).status)
+        self._runs.append((run, check.problems_from))
+        self._statuses.append((check.school.id, on_success(check.school.status, now).status))
         self.stamps.observe(total, total)
         self.stamps.verified[school.id] = digest
         return run
 
     def flush(self) -> None:
-        """Commit the runs recorded so far."""
+        """Write and commit the runs recorded so far."""
         if self._uow is not None:
+            self._uow.add_unchanged_runs(self._runs)
+            self._uow.save_statuses(self._statuses)
             self._uow.commit()
         self.close()
 
     def close(self) -> None:
         """End the transaction; what ``flush`` did not commit is rolled back."""
-        if self._open is not None:
-            self._open.close()
-        self._open = self._uow = None
+        try:
+            if self._open is not None:
+                self._open.close()
+        finally:
+            self._open = self._uow = None
+            self._checks, self._problems = {}, {}
+            self._runs, self._statuses = [], []
 
     def _transaction(self) -> UnitOfWork:
         if self._uow is None:
@@ -152,22 +172,47 @@ class UnchangedRuns:
             self._total = self._uow.roster_total(self._district_id)
         return self._uow
 
+    def _check(self, uow: UnitOfWork, school: SchoolRow) -> SkipCheck | None:
+        """The school's check, read with the window of schools that follows it if this
+        transaction has not read it yet (``None`` if it is gone)."""
+        check = self._checks.get(school.id)
+        if check is None:
+            limit = min(max(1, 8 * len(self._checks)), self.WINDOW)
+            read = uow.skip_checks(self._district_id, school, limit)
+            self._checks.update((c.school.id, c) for c in read)
+            check = self._checks.get(school.id)
+        return check
 
-def _verified_run(
-    uow: UnitOfWork, school: SchoolRow | None, digest: str, accepts: Callable[[int], bool]
-) -> RunRecord | None:
-    """The school's last run, if it verified the roster for exactly these inputs."""
-    if school is None or school.status.state is not SyncState.HEALTHY:
-        return None
-    check = uow.input_check(school.id)
-    if check is None or check[0] != digest:
-        return None
-    if not accepts(check[1]):
-        return None
-    runs = uow.list_runs(school.id, limit=1)
-    if not runs or runs[0].outcome not in (Outcome.APPLIED, Outcome.UNCHANGED):
-        return None
-    return runs[0]
+    def _last_problems(
+        self, uow: UnitOfWork, check: SkipCheck, total: int
+    ) -> tuple[RowProblem, ...]:
+        """The last run's problems, read with those of every other school read in this
+        transaction that could be skipped (all but its digest known to match)."""
+        run_id = check.last_run_id
+        assert run_id is not None  # a verified check has a last run
+        if run_id not in self._problems:
+            wanted = [
+                c.last_run_id
+                for c in self._checks.values()
+                if c.last_run_id is not None
+                and c.last_run_id not in self._problems
+                and _verified(c, None, total, self.stamps)
+            ]
+            self._problems.update(uow.runs_problems(wanted))
+        return self._problems[run_id]
+
+
+def _verified(check: SkipCheck, digest: str | None, total: int, stamps: Stamps) -> bool:
+    """Whether the school's last run verified its roster for exactly these inputs (with
+    ``digest`` ``None``: for any digest, whichever it stored)."""
+    if check.school.status.state is not SyncState.HEALTHY or check.input_check is None:
+        return False
+    stored, stamp = check.input_check
+    if digest is not None and stored != digest:
+        return False
+    if not stamps.accepts(stamp, total):
+        return False
+    return check.last_outcome in (Outcome.APPLIED, Outcome.UNCHANGED)
 
 
 def restamp(services: Services, district_id: str, stamps: Stamps) -> None:

@@ -7,12 +7,12 @@ the store can refer to it without caring which source it came from.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, bindparam, select, update
 
 from rostersync.domain.policy import HoldKind
 from rostersync.domain.records import SchoolRecord
@@ -148,22 +148,31 @@ class DistrictsRepo:
         return _school_from_row(row._mapping)
 
     def save_status(self, school_id: str, status: SchoolStatus) -> None:
-        stmt = (
-            update(schools)
-            .where(schools.c.id == school_id)
-            .values(
-                state=status.state.value,
-                hold_kind=status.hold_kind.value if status.hold_kind is not None else None,
-                hold_since=status.hold_since,
-                consecutive_failures=status.consecutive_failures,
-                last_success_at=status.last_success_at,
-                last_error=status.last_error,
-            )
-        )
+        stmt = update(schools).where(schools.c.id == school_id).values(_status_columns(status))
         if self._conn.execute(stmt).rowcount == 0:
             raise NotFoundError(
                 f"There is no school with id {school_id!r}; its status was not saved. "
                 "Create the school with upsert_school first."
+            )
+
+    def save_statuses(self, statuses: Sequence[tuple[str, SchoolStatus]]) -> None:
+        """``save_status`` for many schools, in one executemany."""
+        if not statuses:
+            return
+        stmt = (
+            update(schools)
+            .where(schools.c.id == bindparam("b_id"))
+            .values({name: bindparam(f"b_{name}") for name in _STATUS_COLUMNS})
+        )
+        rows = [
+            {"b_id": school_id, **{f"b_{k}": v for k, v in _status_columns(status).items()}}
+            for school_id, status in statuses
+        ]
+        updated = self._conn.execute(stmt, rows).rowcount
+        if self._conn.dialect.supports_sane_multi_rowcount and updated != len(rows):
+            raise NotFoundError(
+                f"Only {updated} of {len(rows)} schools were found; no status was saved. "
+                "Create the schools with upsert_school first."
             )
 
 
@@ -215,3 +224,30 @@ def _school_from_row(row: Mapping[Any, Any]) -> SchoolRow:
         status=status,
         roster_version=row["roster_version"],
     )
+
+
+_STATUS_COLUMNS = (
+    "state",
+    "hold_kind",
+    "hold_since",
+    "consecutive_failures",
+    "last_success_at",
+    "last_error",
+)
+
+
+def _status_columns(status: SchoolStatus) -> dict[str, Any]:
+    return {
+        "state": status.state.value,
+        "hold_kind": status.hold_kind.value if status.hold_kind is not None else None,
+        "hold_since": status.hold_since,
+        "consecutive_failures": status.consecutive_failures,
+        "last_success_at": status.last_success_at,
+        "last_error": status.last_error,
+    }
+
+
+def school_from_row(row: Mapping[Any, Any]) -> SchoolRow:
+    """A ``SchoolRow`` from a row holding the ``schools`` columns (for other repositories'
+    queries that read schools along with their own tables)."""
+    return _school_from_row(row)

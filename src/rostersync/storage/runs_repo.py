@@ -15,13 +15,13 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Insert, String, and_, bindparam, insert, or_, select
 
 from rostersync.domain.changes import ChangeSet
 from rostersync.domain.policy import Finding, HoldKind
 from rostersync.domain.records import RowProblem
 from rostersync.domain.state import Outcome
-from rostersync.service.model import RunRecord
+from rostersync.service.model import RunRecord, SchoolRow, SkipCheck
 from rostersync.storage.codec import (
     change_from_row,
     change_row,
@@ -35,12 +35,14 @@ from rostersync.storage.codec import (
     split_problems,
     to_json,
 )
+from rostersync.storage.districts_repo import school_from_row
 from rostersync.storage.statements import upsert_insert
 from rostersync.storage.tables import (
     held_changes,
     problem_sets,
     run_findings,
     run_problems,
+    schools,
     sync_runs,
 )
 
@@ -161,6 +163,118 @@ class RunsRepo:
             found[digest] = _remember(digest, tuple(problems))
         return found
 
+    # unchanged runs in bulk (service.unchanged)
+    def skip_checks(self, district_id: str, start: SchoolRow, limit: int) -> list[SkipCheck]:
+        """``start`` and the schools after it in ``list_schools`` order (``limit`` in all),
+        each with its input check and its last run's header, in one statement: the window of
+        schools first, then each one's last run through the (school_id, started_at) index."""
+        after = or_(
+            schools.c.name > start.name,
+            and_(schools.c.name == start.name, schools.c.id >= start.id),
+        )
+        window = (
+            select(schools)
+            .where(schools.c.district_id == district_id, after)
+            .order_by(schools.c.name, schools.c.id)
+            .limit(limit)
+            .subquery("w")
+        )
+        runs = sync_runs.alias("r")
+        last_id = (
+            select(runs.c.id)
+            .where(runs.c.school_id == window.c.id)
+            .order_by(runs.c.started_at.desc(), runs.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        with_last = select(window, last_id.label("last_run_id")).subquery("wl")
+        last = sync_runs.alias("last")
+        # Its first own problem: a run stored before migration 0004 kept its district-wide
+        # problems (no school id) as its own.
+        first = run_problems.alias("first")
+        stmt = (
+            select(
+                *(with_last.c[c.name] for c in schools.columns),
+                last.c.id.label("last_run_id"),
+                last.c.outcome.label("last_outcome"),
+                last.c.counts.label("last_counts"),
+                last.c.shared_problems.label("last_shared"),
+                first.c.school_id.label("last_first_problem_school"),
+            )
+            .select_from(
+                with_last.outerjoin(last, last.c.id == with_last.c.last_run_id).outerjoin(
+                    first, and_(first.c.run_id == last.c.id, first.c.seq == 0)
+                )
+            )
+            .order_by(with_last.c.name, with_last.c.id)
+        )
+        return [_skip_check(row._mapping) for row in self._conn.execute(stmt)]
+
+    def runs_problems(self, run_ids: Sequence[str]) -> dict[str, tuple[RowProblem, ...]]:
+        """Each run's problems as ``get_run`` reads them, one statement per 4,096 runs (the
+        shared sets come from those read lately when they can)."""
+        own: dict[str, list[RowProblem]] = {}
+        shared: dict[str, str | None] = {}
+        for at in range(0, len(run_ids), _IN_CHUNK):
+            query = (
+                select(
+                    sync_runs.c.id.label("run_id"),
+                    sync_runs.c.shared_problems,
+                    run_problems.c.seq,
+                    *(run_problems.c[name] for name in _PROBLEM_COLUMNS),
+                )
+                .select_from(
+                    sync_runs.outerjoin(run_problems, run_problems.c.run_id == sync_runs.c.id)
+                )
+                .where(sync_runs.c.id.in_(run_ids[at : at + _IN_CHUNK]))
+                .order_by(sync_runs.c.id, run_problems.c.seq)
+            )
+            for row in self._conn.execute(query):
+                problems = own.setdefault(row.run_id, [])
+                shared[row.run_id] = row.shared_problems
+                if row.seq is not None:
+                    problems.append(problem_from_row(row._mapping))
+        sets = self._problem_sets({d for d in shared.values() if d is not None})
+        return {
+            run_id: _shared_set(sets, shared[run_id]) + tuple(problems)
+            for run_id, problems in own.items()
+        }
+
+    def add_unchanged_runs(self, runs: Sequence[tuple[RunRecord, str | None]]) -> None:
+        """Store runs that repeat another run's problems (see ``SkipCheck.problems_from``):
+        each run's row in one executemany of INSERT ... SELECT taking the other run's
+        problem-set digest, and its own problems copied from the other run's in another.
+        A run paired with ``None`` is stored by ``add_run``."""
+        copies: list[tuple[RunRecord, str]] = []
+        for run, source in runs:
+            if run.findings:
+                raise ValueError(
+                    f"Run {run.id} has findings; store it with add_run, which keeps them."
+                )
+            if source is None:
+                self.add_run(run)
+            else:
+                copies.append((run, source))
+        if not copies:
+            return
+        rows = [
+            {
+                **{f"b_{k}": v for k, v in _run_columns(run, None, None).items()},
+                "b_source": source,
+            }
+            for run, source in copies
+        ]
+        inserted = self._conn.execute(_INSERT_COPIED_RUN, rows).rowcount
+        if self._conn.dialect.supports_sane_multi_rowcount and inserted != len(rows):
+            raise LookupError(
+                f"Only {inserted} of {len(rows)} runs to copy problems from were found. "
+                "Roll the unit of work back, and pass ids of stored runs "
+                "(SkipCheck.problems_from)."
+            )
+        self._conn.execute(
+            _COPY_OWN_PROBLEMS, [{"b_run_id": r.id, "b_source": s} for r, s in copies]
+        )
+
 
 # Problem sets read or written lately, by digest (oldest first). A digest names its content
 # for good, so keeping them is always safe; whether a set is *stored* is still asked of the
@@ -232,3 +346,56 @@ def _run_from_row(
         rows_written=row["rows_written"],
         actor=row["actor"],
     )
+
+
+def _shared_set(
+    sets: Mapping[str, tuple[RowProblem, ...]], digest: str | None
+) -> tuple[RowProblem, ...]:
+    return sets.get(digest, ()) if digest is not None else ()
+
+
+def _skip_check(row: Mapping[Any, Any]) -> SkipCheck:
+    run_id = row["last_run_id"]
+    digest, stamp = row["input_digest"], row["digest_stamp"]
+    old_layout = row["last_shared"] is None and row["last_first_problem_school"] == ""
+    return SkipCheck(
+        school=school_from_row(row),
+        input_check=None if digest is None or stamp is None else (str(digest), int(stamp)),
+        last_run_id=run_id,
+        last_outcome=Outcome(row["last_outcome"]) if run_id is not None else None,
+        last_counts=from_json(row["last_counts"]) if run_id is not None else {},
+        problems_from=run_id if not old_layout else None,
+    )
+
+
+# Ids per IN list: well under SQLite's and PostgreSQL's limits on bound parameters.
+_IN_CHUNK = 4096
+_PROBLEM_COLUMNS = ("severity", "entity", "source_id", "code", "message", "school_id")
+
+
+def _copied_run_insert() -> Insert:
+    """INSERT INTO sync_runs ... SELECT the new run's values (``b_<column>``) and the
+    problem-set digest of the run ``b_source``."""
+    source = sync_runs.alias("source")
+    names = [c.name for c in sync_runs.columns if c.name != "shared_problems"]
+    values = [bindparam(f"b_{name}", type_=sync_runs.c[name].type) for name in names]
+    copied = select(*values, source.c.shared_problems).where(
+        source.c.id == bindparam("b_source", type_=String())
+    )
+    return insert(sync_runs).from_select([*names, "shared_problems"], copied)
+
+
+def _own_problems_copy() -> Insert:
+    """INSERT INTO run_problems ... SELECT the own problems of run ``b_source`` for the
+    run ``b_run_id``, in the same order."""
+    source = run_problems.alias("source")
+    copied = select(
+        bindparam("b_run_id", type_=String()),
+        source.c.seq,
+        *(source.c[name] for name in _PROBLEM_COLUMNS),
+    ).where(source.c.run_id == bindparam("b_source", type_=String()))
+    return insert(run_problems).from_select(["run_id", "seq", *_PROBLEM_COLUMNS], copied)
+
+
+_INSERT_COPIED_RUN = _copied_run_insert()
+_COPY_OWN_PROBLEMS = _own_problems_copy()

@@ -8,7 +8,7 @@ connection and hands each port method to the repository that owns the tables.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 
@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from rostersync.domain.changes import Change, ChangeSet
 from rostersync.domain.partial import Scope
-from rostersync.domain.records import SchoolRecord
+from rostersync.domain.records import RowProblem, SchoolRecord
 from rostersync.domain.roster import Account, SchoolRoster
 from rostersync.domain.state import SchoolStatus
 from rostersync.service.admin_model import (
@@ -33,6 +33,7 @@ from rostersync.service.model import (
     OutboxMessage,
     RunRecord,
     SchoolRow,
+    SkipCheck,
 )
 from rostersync.service.ports import Checkpoint
 from rostersync.storage.access_repo import AccessRepo
@@ -330,3 +331,16 @@ class SqlUnitOfWork:
 
     def list_settings_changes(self, district_id: str, limit: int = 50) -> list[SettingsChange]:
         return self._open.review.list_settings_changes(district_id, limit)
+
+    # unchanged runs in bulk (service.unchanged)
+    def skip_checks(self, district_id: str, start: SchoolRow, limit: int) -> list[SkipCheck]:
+        return self._open.runs.skip_checks(district_id, start, limit)
+
+    def runs_problems(self, run_ids: Sequence[str]) -> dict[str, tuple[RowProblem, ...]]:
+        return self._open.runs.runs_problems(run_ids)
+
+    def add_unchanged_runs(self, runs: Sequence[tuple[RunRecord, str | None]]) -> None:
+        self._open.runs.add_unchanged_runs(runs)
+
+    def save_statuses(self, statuses: Sequence[tuple[str, SchoolStatus]]) -> None:
+        self._open.districts.save_statuses(statuses)
