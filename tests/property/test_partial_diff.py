@@ -29,6 +29,7 @@ from sqlalchemy import select
 from rostersync.domain.policy import HoldKind
 from rostersync.domain.records import CourseRecord, SectionRecord, TermRecord
 from rostersync.domain.state import Outcome, SyncState
+from rostersync.errors import ActionRefusedError
 from rostersync.service import districts, holds
 from rostersync.service.context import Services
 from rostersync.service.sync import SyncResult, sync_district
@@ -192,18 +193,28 @@ def _states(side: Side) -> dict[str, str]:
 
 
 def _confirm_removals(partial: Side, whole: Side) -> None:
-    """Confirm the held removals of every school held for them, in both stores alike."""
+    """Confirm the held removals of every school held for them, in both stores alike; both
+    must answer alike (a school whose last run failed after the hold is refused)."""
+    answers = []
     for side in (whole, partial):
         with side.store.unit_of_work() as uow:
             held = [
-                s.id
+                s
                 for s in uow.list_schools(side.district_id)
                 if s.status.state is SyncState.ON_HOLD
                 and s.status.hold_kind is HoldKind.DATA_REMOVALS
             ]
+        answer = {}
         for school in held:
-            holds.confirm_removals(side.services, school, actor="tester")
-            event("confirmed removals")
+            try:
+                holds.confirm_removals(side.services, school.id, actor="tester")
+                answer[school.source_id] = "applied"
+                event("confirmed removals")
+            except ActionRefusedError:
+                answer[school.source_id] = "refused"
+                event("confirming removals refused")
+        answers.append(answer)
+    assert answers[0] == answers[1], f"confirming: whole {answers[0]}, partial {answers[1]}"
 
 
 def _run(stores: Stores, steps: list[Step]) -> None:
