@@ -277,9 +277,13 @@ def _evaluate_one(
     digest = school_digest(inputs.shared, fetched.digests.get(school.source_id, ""), staged)
     inputs.digests[school.source_id] = digest
     base = new_run(verdict, school, services.clock.now(), [], ChangeSet(school.source_id))
-    skipped = skips.skip(school, digest, base)
-    if skipped is not None:
-        return skipped
+    # A school whose inputs changed since the last sync (as the fetch cache knows) cannot be
+    # skipped: its stored digest is at best that sync's, so the skip's reads are spared.
+    previous = fetched.staging.previous_check(school.source_id)
+    if previous is None or previous == digest:
+        skipped = skips.skip(school, digest, base)
+        if skipped is not None:
+            return skipped
     skips.flush()  # the school's own transaction comes next
     check = InputCheck(digest, skips.stamps)
     if partial_possible(fetched, school.source_id, inputs.rules):
