@@ -31,6 +31,7 @@ from rostersync.domain.records import (
     RowProblem,
     SchoolRecord,
     TermRecord,
+    UserRecord,
 )
 from rostersync.domain.roster import SchoolRoster, build_school_roster, placement, unknown_student
 from rostersync.service.ports import RosterSource, RosterStaging
@@ -169,11 +170,7 @@ def school_roster(
     school of the fetch, which the store keeps once), then the school's own. A contact's
     mapping alerts, found while mapping this school's users, are the school's own."""
     staging = fetched.staging
-    mapped: list[RowProblem] = []
-    users = []
-    for user, found in staging.school_users(school_source_id):
-        users.append(user)
-        mapped += found
+    users, mapped = _records(staging.school_users(school_source_id))
     roster, built = build_school_roster(
         school_source_id,
         users,
@@ -191,11 +188,7 @@ def school_roster_part(
     """``school_roster`` restricted to ``scope`` (``domain.partial``), with the same row
     problems; only the school's users in scope or with problems of their own are read."""
     staging = fetched.staging
-    mapped: list[RowProblem] = []
-    users = []
-    for user, found in staging.school_users_part(school_source_id, scope):
-        users.append(user)
-        mapped += found
+    users, mapped = _records(staging.school_users_part(school_source_id, scope))
     roster, built = build_school_part(
         school_source_id,
         users,
@@ -207,6 +200,16 @@ def school_roster_part(
         scope,
     )
     return roster, _school_problems(fetched, school_source_id, staged, mapped, built)
+
+
+def _records(staged: Iterable[MappedUser]) -> tuple[list[UserRecord], list[RowProblem]]:
+    """Staged users' records, and their mapping problems in the same order."""
+    users: list[UserRecord] = []
+    mapped: list[RowProblem] = []
+    for user, found in staged:
+        users.append(user)
+        mapped += found
+    return users, mapped
 
 
 def _school_problems(

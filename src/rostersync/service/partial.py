@@ -25,7 +25,6 @@ from rostersync.domain.changes import diff
 from rostersync.domain.partial import counts_after, part_configuration_findings
 from rostersync.domain.policy import hold_kind_of, removal_findings
 from rostersync.domain.records import RowProblem
-from rostersync.domain.state import Outcome, SyncState
 from rostersync.service.context import Services
 from rostersync.service.evaluate import (
     InputCheck,
@@ -36,8 +35,9 @@ from rostersync.service.evaluate import (
     store_check,
 )
 from rostersync.service.fetch import FetchedDistrict, school_roster_part
-from rostersync.service.model import RunRecord, SchoolRow
+from rostersync.service.model import RunRecord, SchoolRow, SkipCheck
 from rostersync.service.ports import UnitOfWork
+from rostersync.service.unchanged import verified
 
 
 def partial_possible(fetched: FetchedDistrict, school_source_id: str, rules: str) -> bool:
@@ -66,8 +66,8 @@ def evaluate_part(
         uow.lock_district(school.district_id)
         school = fresh_school(uow, school.id)
         before = uow.roster_total(school.district_id)
-        verified = None if previous is None else _verified(uow, school, previous, check, before)
-        if verified is None:
+        last = None if previous is None else _verified(uow, school, previous, check, before)
+        if last is None:
             return None
         # Built here, once the stored roster is known to be the previous fetch's: a few
         # hundred rows, not worth building for nothing.
@@ -76,7 +76,7 @@ def evaluate_part(
         current = uow.load_roster_part(school.id, scope)
         change_set = diff(current, desired)
         # The verified run's counts are the stored roster's: that run wrote or found them.
-        counts = verified.counts
+        counts = last.last_counts
         findings = part_configuration_findings(
             current,
             desired,
@@ -103,15 +103,16 @@ def evaluate_part(
 
 def _verified(
     uow: UnitOfWork, school: SchoolRow, digest: str, check: InputCheck, total: int
-) -> RunRecord | None:
-    """The school's last run, if the stored roster is the one it verified for the inputs of
-    ``digest`` and nothing outside this run applied since (see ``service.unchanged``)."""
-    if school.status.state is not SyncState.HEALTHY:
-        return None
-    stored = uow.input_check(school.id)
-    if stored is None or stored[0] != digest or not check.stamps.accepts(stored[1], total):
-        return None
-    run = uow.last_run_outline(school.id)
-    if run is None or run.outcome not in (Outcome.APPLIED, Outcome.UNCHANGED):
-        return None
-    return run
+) -> SkipCheck | None:
+    """The school's check, if its stored roster is the one its last run verified for the
+    inputs of ``digest`` and nothing outside this run applied since (as for a skip)."""
+    last = uow.last_run_outline(school.id)
+    found = SkipCheck(
+        school=school,
+        input_check=uow.input_check(school.id),
+        last_run_id=last.id if last is not None else None,
+        last_outcome=last.outcome if last is not None else None,
+        last_counts=last.counts if last is not None else {},
+        problems_from=None,
+    )
+    return found if verified(found, digest, total, check.stamps) else None

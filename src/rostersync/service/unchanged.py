@@ -128,7 +128,7 @@ class UnchangedRuns:
         uow = self._transaction()
         total = self._total
         check = self._check(uow, school)
-        if check is None or not _verified(check, digest, total, self.stamps):
+        if check is None or not verified(check, digest, total, self.stamps):
             return None
         now = self._services.clock.now()
         run = replace(
@@ -196,15 +196,16 @@ class UnchangedRuns:
                 for c in self._checks.values()
                 if c.last_run_id is not None
                 and c.last_run_id not in self._problems
-                and _verified(c, None, total, self.stamps)
+                and verified(c, None, total, self.stamps)
             ]
             self._problems.update(uow.runs_problems(wanted))
         return self._problems[run_id]
 
 
-def _verified(check: SkipCheck, digest: str | None, total: int, stamps: Stamps) -> bool:
+def verified(check: SkipCheck, digest: str | None, total: int, stamps: Stamps) -> bool:
     """Whether the school's last run verified its roster for exactly these inputs (with
-    ``digest`` ``None``: for any digest, whichever it stored)."""
+    ``digest`` ``None``: for any digest, whichever it stored), the district's roster total
+    being ``total``. Also what ``service.partial`` asks of a stored roster."""
     if check.school.status.state is not SyncState.HEALTHY or check.input_check is None:
         return False
     stored, stamp = check.input_check
