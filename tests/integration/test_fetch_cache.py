@@ -17,10 +17,14 @@ from rostersync.service import districts
 from rostersync.service.context import Services
 from rostersync.service.sync import sync_district
 from rostersync.settings import Settings
+from rostersync.sources.clever.retry import RetryPolicy
+from rostersync.sources.clever.source import CleverSource
 from rostersync.storage import SqlStore, upgrade_database
 from rostersync.storage.staging import SqliteStaging, cache_path
 
 from .conftest import Env, fast_sources
+
+PAGE = 250
 
 
 def _user_count(env: Env) -> int:
@@ -77,6 +81,25 @@ def test_a_resync_stages_only_the_users_that_changed(env: Env, tmp_path: Path) -
 
     assert changed.staged_users >= 1
     assert changed.staged_users < everyone // 10
+    assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
+
+
+def test_a_resync_passes_over_the_pages_of_users_that_came_back_the_same(
+    env: Env, tmp_path: Path
+) -> None:
+    def small_pages(base_url: str, token: str) -> CleverSource:
+        return CleverSource(base_url, token, page_size=PAGE, retry=RetryPolicy(attempts=1))
+
+    env.services = replace(env.services, sources=small_pages)
+    pages = -(-_user_count(env) // PAGE)
+    assert env.sync().skipped_pages == 0
+    assert env.sync().skipped_pages == pages
+
+    users = sorted(env.data.tables["users"].ids)  # as listed
+    _edit_name(env, users[PAGE + 1], "Renamed")  # on the second page
+    changed = env.sync()
+
+    assert (changed.skipped_pages, changed.staged_users) == (pages - 1, 1)
     assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import msgspec
+import xxhash
 from hypothesis import strategies as st
 
 from rostersync.domain.policy import Policy
@@ -22,6 +23,7 @@ from rostersync.domain.records import (
     ContactInfo,
     CourseRecord,
     DistrictRecord,
+    PageKey,
     PersonName,
     RawItem,
     RowProblem,
@@ -36,6 +38,23 @@ from rostersync.domain.records import (
     UserRecord,
 )
 from rostersync.errors import TransientSourceError
+
+PAGE_SIZE = 4
+
+
+@dataclass
+class ListPage:
+    """The ``ItemPage`` port over a list of items."""
+
+    listed: list[RawItem | RowProblem]
+    key: PageKey | None
+
+    def items(self) -> Iterator[RawItem | RowProblem]:
+        return iter(self.listed)
+
+    def skip(self) -> None:
+        assert self.key is not None
+
 
 SCHOOLS = ("sch1", "sch2", "sch3")
 USER_IDS = [f"u{n:02d}" for n in range(40)]
@@ -203,24 +222,35 @@ class MemorySource:
         for school in sorted(self.world.schools):
             yield SchoolRecord(school, f"School {school}")
 
-    def user_items(self) -> Iterator[RawItem | RowProblem]:
-        yield from self.world.bad_items
+    def user_pages(self) -> Iterator[ListPage]:
+        """Pages of four users (the first also holds the bad items, and has no key); a
+        failing world fails halfway through the list."""
         ids = sorted(self.world.users)
-        for n, user_id in enumerate(ids):
-            if self.world.fails and n == len(ids) // 2:
+        for start in range(0, max(len(ids), 1), PAGE_SIZE):
+            if self.world.fails and start >= len(ids) // 2:
                 raise TransientSourceError("Users page 2 failed after retries.", 503, "/users")
-            yield RawItem(user_id, msgspec.json.encode(self.world.users[user_id]))
+            chunk = ids[start : start + PAGE_SIZE]
+            raws = [msgspec.json.encode(self.world.users[user_id]) for user_id in chunk]
+            items: list[RawItem | RowProblem] = [
+                RawItem(u, r) for u, r in zip(chunk, raws, strict=True)
+            ]
+            if start == 0:
+                yield ListPage([*self.world.bad_items, *items], None)
+            else:
+                digest = xxhash.xxh3_128_digest(b"".join(raws))
+                yield ListPage(items, PageKey(chunk[0], chunk[-1], len(chunk), digest))
 
     def users(self) -> Iterator[UserRecord | RowProblem]:
-        for item in self.user_items():
-            if isinstance(item, RowProblem):
-                yield item
-                continue
-            problems: list[RowProblem] = []
-            record = self.map_user(item.raw, problems)
-            yield from problems
-            if record is not None:
-                yield record
+        for page in self.user_pages():
+            for item in page.items():
+                if isinstance(item, RowProblem):
+                    yield item
+                    continue
+                problems: list[RowProblem] = []
+                record = self.map_user(item.raw, problems)
+                yield from problems
+                if record is not None:
+                    yield record
 
     def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
         return map_item(raw, problems)

@@ -9,12 +9,14 @@ import uuid
 from pathlib import Path
 
 import msgspec
+import xxhash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rostersync.domain.records import (
     ContactInfo,
     MappedUser,
+    PageKey,
     PersonName,
     RowProblem,
     SectionRecord,
@@ -60,8 +62,11 @@ def users(draw: st.DrawFn) -> list[tuple[MappedUser, bytes]]:
 
 
 @st.composite
-def fetches(draw: st.DrawFn) -> list[tuple[list[tuple[MappedUser, bytes]], bool, int]]:
-    """Fetches: their users (one maybe moved out of order), and whether each completes."""
+def fetches(
+    draw: st.DrawFn,
+) -> list[tuple[list[tuple[MappedUser, bytes]], bool, int, int]]:
+    """Fetches: their users (one maybe moved out of order), whether each completes, how
+    many sections it has, and its page size."""
     plan = []
     for _ in range(draw(st.integers(1, 4))):
         refs = draw(users())
@@ -69,21 +74,45 @@ def fetches(draw: st.DrawFn) -> list[tuple[list[tuple[MappedUser, bytes]], bool,
             i = draw(st.integers(0, len(refs) - 1))
             j = draw(st.integers(0, len(refs) - 1))
             refs.insert(j, refs.pop(i))
-        plan.append((refs, draw(st.booleans()) or len(plan) == 0, draw(st.integers(0, 2))))
+        completes = draw(st.booleans()) or len(plan) == 0
+        plan.append((refs, completes, draw(st.integers(0, 2)), draw(st.integers(1, 5))))
     return plan
 
 
-def _feed(staging: SqliteStaging, refs: list[tuple[MappedUser, bytes]], sections: int) -> int:
-    staged = 0
-    for user, raw in refs:
-        if not staging.unchanged_user(user.record.source_id, raw):
-            staging.add_user(user)
-            staged += 1
+def _feed(
+    staging: SqliteStaging, refs: list[tuple[MappedUser, bytes]], sections: int, size: int
+) -> tuple[int, int]:
+    """Feed the users a page of ``size`` at a time, as the fetch does (a page keyed like a
+    source keys it, passed over when the staging holds it whole); (staged, skipped)."""
+    staged = skipped = 0
+    top = ""
+    for start in range(0, len(refs), size):
+        page = refs[start : start + size]
+        ids = [user.record.source_id for user, _ in page]
+        key = None
+        if ids[0] > top and ids[-1] >= ids[0]:
+            digest = xxhash.xxh3_128_digest(b"".join(raw for _, raw in page))
+            key = PageKey(ids[0], ids[-1], len(page), digest)
+        if key is not None and staging.unchanged_page(key):
+            top = max(top, key.last_id)
+            skipped += 1
+            continue
+        whole = key is not None
+        for user, raw in page:
+            user_id = user.record.source_id
+            if user_id <= top:
+                whole = False  # listed out of order: the source reports it on the page
+            top = max(top, user_id)
+            if not staging.unchanged_user(user_id, raw):
+                staging.add_user(user)
+                staged += 1
+        if whole and key is not None:
+            staging.add_page(key)
     for n in range(sections):
         staging.add_section(
             SectionRecord(source_id=f"sec{n}", school_id=SCHOOLS[n], name=f"Section {n}")
         )
-    return staged
+    return staged, skipped
 
 
 def _contents(staging: SqliteStaging) -> dict[str, object]:
@@ -103,17 +132,17 @@ def _contents(staging: SqliteStaging) -> dict[str, object]:
 def test_a_merged_fetch_equals_a_fresh_one(tmp_path: Path, plan) -> None:
     cache = str(tmp_path / "cache" / f"{uuid.uuid4().hex}.db")
     previous: dict[str, bytes] = {}
-    for refs, completes, sections in plan:
+    for refs, completes, sections, size in plan:
         cached = SqliteStaging(cache)
         try:
-            staged = _feed(cached, refs, sections)
+            staged, _ = _feed(cached, refs, sections, size)
             if not completes:
                 previous = {}  # closed unfinished (a failed fetch): the cache is dropped
                 continue
             cached.finish()
             fresh = SqliteStaging()
             try:
-                _feed(fresh, refs, sections)
+                _feed(fresh, refs, sections, size)
                 fresh.finish()
                 assert _contents(cached) == _contents(fresh)
             finally:
@@ -123,3 +152,30 @@ def test_a_merged_fetch_equals_a_fresh_one(tmp_path: Path, plan) -> None:
         # only what differs from the last completed fetch is staged again
         assert staged == sum(1 for u, raw in refs if previous.get(u.record.source_id) != raw)
         previous = {u.record.source_id: raw for u, raw in refs}
+
+
+def _user(user_id: str, version: int) -> tuple[MappedUser, bytes]:
+    record = UserRecord(
+        source_id=user_id,
+        name=PersonName(first=f"v{version}"),
+        student=StudentInfo(schools=("s1",)),
+    )
+    return MappedUser(record, ()), msgspec.json.encode([user_id, version])
+
+
+def test_pages_the_last_fetch_staged_whole_are_passed_over(tmp_path: Path) -> None:
+    cache = str(tmp_path / "cache.db")
+    first = [_user(user_id, 0) for user_id in IDS[:12]]
+    # u05 changed: its page (u04-u07) is read again; the others are passed over.
+    second = [_user(user_id, int(user_id == "u05")) for user_id in IDS[:12]]
+    # u13 added: it comes on a page of its own, the only one read.
+    third = [*second, _user("u13", 0)]
+    seen = []
+    for refs in (first, first, second, third, third):
+        staging = SqliteStaging(cache)
+        try:
+            seen.append(_feed(staging, refs, 0, 4))
+            staging.finish()
+        finally:
+            staging.close()
+    assert seen == [(12, 0), (0, 3), (1, 2), (1, 3), (0, 4)]

@@ -95,6 +95,7 @@ def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
         "apply_cpu_s": round(meter.apply_cpu_s, 3),
         "outcomes": dict(outcomes),
         "staged_users": result.staged_users,
+        "skipped_pages": result.skipped_pages,
         "partial_schools": result.partial,
     }
 

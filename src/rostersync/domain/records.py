@@ -154,6 +154,17 @@ class RawItem(NamedTuple):
     raw: bytes
 
 
+class PageKey(NamedTuple):
+    """What identifies a page of a list: its first and last ids, its size, and a digest of
+    its items in order. A page with the key of one the last fetch staged whole, unchanged,
+    holds the very same items (see ``storage.staging``)."""
+
+    first_id: str
+    last_id: str
+    size: int
+    digest: bytes
+
+
 class MappedUser(NamedTuple):
     """A user as a fetch stages it: its record, and the row problems (alerts) its mapping
     found, which the reports of the schools it belongs to show."""

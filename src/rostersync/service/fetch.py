@@ -62,6 +62,8 @@ class FetchedDistrict:
     unplaced: list[RowProblem]
     # How many users differed from the last fetch (all of them without a fetch cache).
     staged_users: int = 0
+    # How many pages of users came back as the last fetch staged them, and were passed over.
+    skipped_pages: int = 0
 
 
 def split(items: Iterable[T | RowProblem], problems: Callable[[RowProblem], None]) -> Iterator[T]:
@@ -99,7 +101,7 @@ def fetch_district(
     note("courses")
     courses = {c.source_id: c for c in split(source.courses(), problem)}
     note("users")
-    staged = _stage_users(source, staging)
+    staged, skipped = _stage_users(source, staging)
     note("sections")
     for section in split(source.sections(), problem):
         staging.add_section(section)
@@ -118,29 +120,42 @@ def fetch_district(
         staging.input_digests(),
         unplaced,
         staged,
+        skipped,
     )
 
 
-def _stage_users(source: RosterSource, staging: RosterStaging) -> int:
-    """Stage the users that differ from the last fetch, mapped; how many. The others (most,
-    on a resync) cost an id read and a hash."""
-    staged = 0
-    for item in source.user_items():
-        if isinstance(item, RowProblem):
-            staging.add_problem(item)
+def _stage_users(source: RosterSource, staging: RosterStaging) -> tuple[int, int]:
+    """Stage the users that differ from the last fetch, mapped; how many, and how many
+    pages were passed over. A page the last fetch staged whole and that came back the same
+    is passed over unread; on the others, an unchanged user costs an id read and a hash."""
+    staged = skipped = 0
+    for page in source.user_pages():
+        key = page.key
+        if key is not None and staging.unchanged_page(key):
+            page.skip()
+            skipped += 1
             continue
-        user_id, raw = item
-        if staging.unchanged_user(user_id, raw):
-            continue
-        problems: list[RowProblem] = []
-        user = source.map_user(raw, problems)
-        if user is None:
-            for problem in problems:
-                staging.add_problem(problem)
-        else:
-            staging.add_user(MappedUser(user, tuple(problems)))
-            staged += 1
-    return staged
+        whole = key is not None
+        for item in page.items():
+            if isinstance(item, RowProblem):
+                staging.add_problem(item)
+                whole = False
+                continue
+            user_id, raw = item
+            if staging.unchanged_user(user_id, raw):
+                continue
+            problems: list[RowProblem] = []
+            user = source.map_user(raw, problems)
+            if user is None:
+                for problem in problems:
+                    staging.add_problem(problem)
+                whole = False
+            else:
+                staging.add_user(MappedUser(user, tuple(problems)))
+                staged += 1
+        if whole and key is not None:
+            staging.add_page(key)
+    return staged, skipped
 
 
 def _stranded_contacts(staging: RosterStaging, unknown: list[tuple[str, str]]) -> list[RowProblem]:

@@ -16,6 +16,7 @@ from rostersync.domain.records import (
     CourseRecord,
     DistrictRecord,
     MappedUser,
+    PageKey,
     RawItem,
     RowProblem,
     SchoolRecord,
@@ -43,6 +44,24 @@ from rostersync.service.model import (
 )
 
 
+class ItemPage(Protocol):
+    """One page of a list of raw items, read from the source but not yet decoded."""
+
+    @property
+    def key(self) -> PageKey | None:
+        """The page's key, or ``None`` when it cannot be passed over (its ids cannot be
+        read, or it does not follow the previous page in id order)."""
+        ...
+
+    def items(self) -> Iterator[RawItem | RowProblem]:
+        """Its items, each with its id read, and the problems found without mapping."""
+        ...
+
+    def skip(self) -> None:
+        """Pass over the page without reading its items (one the caller already holds)."""
+        ...
+
+
 class RosterSource(Protocol):
     """A district's roster as the source shares it.
 
@@ -61,9 +80,10 @@ class RosterSource(Protocol):
 
     def users(self) -> Iterator[UserRecord | RowProblem]: ...
 
-    def user_items(self) -> Iterator[RawItem | RowProblem]:
-        """``users`` as raw items with their ids, in the same order, with the problems found
-        without mapping (JSON that cannot be read, a missing id, a duplicate)."""
+    def user_pages(self) -> Iterator[ItemPage]:
+        """``users`` page by page, as raw items with their ids, in the same order, with the
+        problems found without mapping (JSON that cannot be read, a missing id, a
+        duplicate). Each page is read when the previous one is done with."""
         ...
 
     def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
@@ -295,6 +315,16 @@ class RosterStaging(Protocol):
         """Whether the last fetch staged this very item (it then stays staged as it was);
         otherwise its previous rows are gone and the caller adds it, if it maps. Called
         for every user of the fetch, in the source's order."""
+        ...
+
+    def unchanged_page(self, key: PageKey) -> bool:
+        """Whether the last fetch staged a page of this key whole (every item a staged user):
+        then its users stay staged as they were, and the caller skips the page. Called in
+        the source's order, in place of ``unchanged_user`` for the page's items."""
+        ...
+
+    def add_page(self, key: PageKey) -> None:
+        """The page of this key was staged whole (each item unchanged or added)."""
         ...
 
     def add_user(self, user: MappedUser) -> None:

@@ -50,6 +50,8 @@ class SyncResult:
     error: str = ""
     # Users that differed from the district's last fetch (see ``storage.staging``).
     staged_users: int = 0
+    # Pages of users passed over unread: the last fetch staged them, and they came back the same.
+    skipped_pages: int = 0
     # Schools evaluated from the rows their changes reach (see ``service.partial``).
     partial: int = 0
 
@@ -96,7 +98,9 @@ def _sync(
         finally:
             source.close()
         services.checkpoint("after_fetch")
-        result = SyncResult(district_id, staged_users=fetched.staged_users)
+        result = SyncResult(
+            district_id, staged_users=fetched.staged_users, skipped_pages=fetched.skipped_pages
+        )
         with _rarer_collections():
             _evaluate_all(services, config, fetched, school_refs, trigger, actor, started, result)
     finally:

@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, select, update
 
 from rostersync.domain.changes import ChangeSet
 from rostersync.domain.partial import Scope
@@ -30,7 +30,7 @@ from rostersync.service.ports import Checkpoint
 from rostersync.storage.roster_copy import CopyWrite, by_copy
 from rostersync.storage.roster_plan import plan_changes
 from rostersync.storage.roster_sql import SCHOOL_TABLES, Write, roster_writes, sql
-from rostersync.storage.tables import accounts, schools
+from rostersync.storage.tables import accounts, districts, schools
 
 
 class RosterRepo:
@@ -132,10 +132,9 @@ class RosterRepo:
         return json.dumps(values) if self._engine() == "sqlite" else values
 
     def roster_total(self, district_id: str) -> int:
-        total = select(func.coalesce(func.sum(schools.c.roster_version), 0))
-        return int(
-            self._conn.execute(total.where(schools.c.district_id == district_id)).scalar_one()
-        )
+        """The sum of the district's roster versions (kept by ``apply_changes``)."""
+        total = select(districts.c.roster_total).where(districts.c.id == district_id)
+        return int(self._conn.execute(total).scalar_one_or_none() or 0)
 
     def input_check(self, school_id: str) -> tuple[str, int] | None:
         stmt = select(schools.c.input_digest, schools.c.digest_stamp)
@@ -161,6 +160,8 @@ class RosterRepo:
             self._write(school, change_set, checkpoint)
         bump = update(schools).where(schools.c.id == school.id)
         self._conn.execute(bump.values(roster_version=schools.c.roster_version + 1))
+        total = update(districts).where(districts.c.id == school.district_id)
+        self._conn.execute(total.values(roster_total=districts.c.roster_total + 1))
         return sum(self.written.values())
 
     def _write(

@@ -44,7 +44,7 @@ import xxhash
 from sqlalchemy.engine import make_url
 
 from rostersync.domain.partial import Scope
-from rostersync.domain.records import MappedUser, RowProblem, SectionRecord
+from rostersync.domain.records import MappedUser, PageKey, RowProblem, SectionRecord
 from rostersync.domain.roster import placement
 from rostersync.storage import staging_sql as q
 from rostersync.storage.staging_merge import PreviousUsers
@@ -87,6 +87,15 @@ class SqliteStaging:
         if merging and self._keep:
             self._checks = dict(self._db.execute("SELECT school, digest FROM school_checks"))
         self._db.execute("DELETE FROM school_checks")
+        # The pages the last fetch staged whole, by first id; kept again as this fetch
+        # confirms them (``unchanged_page``, ``add_page``).
+        self._pages: dict[str, tuple[str, int, bytes]] = {}
+        if merging and self._keep:
+            self._pages = {
+                first: (last, size, digest)
+                for first, last, size, digest in self._db.execute(q.PAGES)
+            }
+        self._db.execute("DELETE FROM pages")
         self._pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in q.INSERTS}
         self._users = self._pending["users"]
         self._direct = self._pending["direct"]
@@ -116,6 +125,27 @@ class SqliteStaging:
             self._drop(user_id)
         self._add("changed", (user_id,))
         return False
+
+    def unchanged_page(self, key: PageKey) -> bool:
+        """Whether the last fetch staged a page of this key whole: then its users are all
+        staged as they were (the previous fetch checked that the stored ids between its
+        first and last are its items, no more), and are passed over unread."""
+        previous = self._previous
+        if previous is None or self._pages.get(key.first_id) != (
+            key.last_id,
+            key.size,
+            key.digest,
+        ):
+            return False
+        if not previous.skip(key.first_id, key.last_id):
+            return False
+        self.add_page(key)
+        return True
+
+    def add_page(self, key: PageKey) -> None:
+        """A page staged whole, kept with the cache for the next fetch."""
+        if self._keep:
+            self._add("pages", tuple(key))
 
     def add_user(self, user: MappedUser) -> None:
         """A user (its record and its mapping problems), under the schools it belongs to
@@ -167,7 +197,7 @@ class SqliteStaging:
         if changed:
             _run_all(db, q.FIND_UNKNOWN)
         if self._keep:
-            _run_all(db, (*q.SECTIONS_SEEN, q.FLAGGED_IN))
+            _run_all(db, (*q.SECTIONS_SEEN, q.FLAGGED_IN, q.PAGES_CHECKED))
         _run(db, q.FETCH_INDEXES)
         db.execute("COMMIT")
         if self._keep:

@@ -57,6 +57,23 @@ class PreviousUsers:
             if not self._read():
                 return None
 
+    def skip(self, first: str, last: str) -> bool:
+        """Pass over the stored ids from ``first`` to ``last`` (a page the fetch holds
+        unchanged) without reading them; those below ``first`` never asked for are gone.
+        False (and nothing passed over) if ``first`` is not stored or was asked for."""
+        if first <= self._position or self.hash_of(first) is None:
+            return False
+        rows, i = self._rows, self._i
+        count = len(rows)
+        while i < count and rows[i][0] <= last:
+            i += 1
+        self._i = i
+        if i == count and not self._done and last > self._last:
+            # The rest of the page is not read at all: the next window starts above it.
+            self._last = last
+        self._position = last
+        return True
+
     def finish(self) -> None:
         """The stored ids never reached are gone."""
         for user_id, _ in self._rows[self._i :]:

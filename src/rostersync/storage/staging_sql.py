@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # Bump when what is stored per user changes (its placement rules, the hash): a cache of
 # another version is thrown away and rebuilt by a full fetch.
-CACHE_VERSION = "4"
+CACHE_VERSION = "5"
 
 USER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -29,6 +29,8 @@ CREATE TABLE IF NOT EXISTS unknown (seq INTEGER PRIMARY KEY, contact TEXT NOT NU
 CREATE TABLE IF NOT EXISTS sections_seen (school TEXT NOT NULL, id TEXT NOT NULL,
                                           h INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS school_checks (school TEXT PRIMARY KEY, digest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pages (first_id TEXT PRIMARY KEY, last_id TEXT NOT NULL,
+                                  size INTEGER NOT NULL, digest BLOB NOT NULL);
 """
 # Made after the first load of a file (faster than maintaining them row by row), then kept.
 # The reads by school need the first four; a kept cache also needs the merge's: ``ix_users_h``
@@ -76,6 +78,7 @@ INSERTS = {
     "problems": "INSERT INTO f.problems (school, blob) VALUES (?, ?)",
     "changed": "INSERT OR IGNORE INTO f.changed VALUES (?)",
     "gone": "INSERT OR IGNORE INTO f.gone VALUES (?)",
+    "pages": "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)",
 }
 SCHOOL_USERS = """
 SELECT u.id, u.blob FROM direct d JOIN users u ON u.id = d.user_id WHERE d.school = ?1
@@ -242,4 +245,13 @@ SELECT d.school, cs.contact FROM users u INDEXED BY ix_users_flagged
   JOIN contact_students cs ON cs.contact = u.id
   JOIN direct d ON d.user_id = cs.student
  WHERE u.flagged AND d.roles & 1
+"""
+
+# The pages of users a fetch staged whole (``SqliteStaging.unchanged_page``): kept only if
+# the stored ids from a page's first to its last are exactly its items (an item listed out
+# of order elsewhere in the fetch may fall between them).
+PAGES = "SELECT first_id, last_id, size, digest FROM pages"
+PAGES_CHECKED = """
+DELETE FROM pages
+ WHERE size != (SELECT count(*) FROM users WHERE id BETWEEN pages.first_id AND pages.last_id)
 """

@@ -114,6 +114,9 @@ districts = Table(
     Column("timezone", String, nullable=False, default="UTC"),
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_sync_at", UTCDateTime, nullable=True),
+    # The sum of its schools' roster versions, kept with every apply: one row to read for
+    # "has anything applied in the district since?" (``service.unchanged``).
+    Column("roster_total", Integer, nullable=False, default=0, server_default="0"),
 )
 
 schools = Table(

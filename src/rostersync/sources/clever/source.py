@@ -33,13 +33,14 @@ from rostersync.errors import ConfigurationError, FatalSourceError, NotSharedErr
 from rostersync.sources.clever import mapping, wire
 from rostersync.sources.clever.paging import iter_pages, list_uri
 from rostersync.sources.clever.retry import RetryPolicy
-from rostersync.sources.clever.stream import Convert, R, convert_one, records
+from rostersync.sources.clever.stream import Convert, R, RawPage, convert_one, item_pages, records
 from rostersync.sources.clever.transport import CleverHttp
 
 MAX_PAGE_SIZE = 10_000
 _PAGE = msgspec.json.Decoder(wire.Page)
 _DISTRICT = msgspec.json.Decoder(wire.DistrictItem)
 _SINGLE = msgspec.json.Decoder(wire.Single)
+_ID = msgspec.json.Decoder(wire.IdItem)
 
 
 class CleverSettings(Protocol):
@@ -175,10 +176,11 @@ class CleverSource:
         """Every person of every role, in one id-ordered stream (no ``role`` filter)."""
         return self._list("users", "user", mapping.convert_user)
 
-    def user_items(self) -> Iterator[RawItem | RowProblem]:
-        """The users of ``users`` as raw items with only their ids read, for ``map_user``
-        to map (those that changed since the district's last fetch)."""
-        return self._list("users", "user", mapping.convert_user_item)
+    def user_pages(self) -> Iterator[RawPage[RawItem]]:
+        """The users of ``users`` page by page, as raw items with only their ids read, for
+        ``map_user`` to map (those that changed since the district's last fetch)."""
+        pages = iter_pages(self._http, list_uri("users", self._page_size))
+        return item_pages(pages, "user", mapping.convert_user_item, _item_id)
 
     def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
         """The record of a user item, its row problems appended to ``problems``; ``None``
@@ -247,3 +249,12 @@ def _checked_single(body: bytes) -> bytes:
     """Check the ``{"data": {...}}`` envelope inside the retry loop; map the record outside."""
     _SINGLE.decode(body)
     return body
+
+
+def _item_id(raw: bytes) -> str:
+    """An item's id, or ``""`` when the item is not of the right shape."""
+    try:
+        item = _ID.decode(raw).data
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return ""
+    return item.id if item is not None and item.id else ""

@@ -11,11 +11,12 @@ duplicate detection for it is then limited to its own page.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Protocol, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 import msgspec
+import xxhash
 
-from rostersync.domain.records import RowProblem, Severity
+from rostersync.domain.records import PageKey, RowProblem, Severity
 from rostersync.sources.clever.wire import loose_id
 
 
@@ -28,29 +29,107 @@ R = TypeVar("R", bound=_Keyed)
 Convert = Callable[[bytes, list[RowProblem]], R | None]
 
 
+class _Order:
+    """The highest id a list has yielded so far, across its pages."""
+
+    __slots__ = ("last_id",)
+
+    def __init__(self) -> None:
+        self.last_id = ""
+
+
 def records(
     pages: Iterable[list[msgspec.Raw]], entity: str, convert: Convert[R]
 ) -> Iterator[R | RowProblem]:
     """Yield each page's records (and problems) before the next page is fetched."""
-    last_id = ""
+    order = _Order()
     for items in pages:
-        page_ids: set[str] = set()
-        for raw in items:
-            problems: list[RowProblem] = []
-            record = convert_one(raw, entity, convert, problems)
-            if record is not None:
-                record_id = record.source_id
-                if record_id in page_ids or record_id == last_id:
-                    problems[:] = [_duplicate(entity, record_id, problems)]
-                    record = None
-                else:
-                    if last_id and record_id < last_id:
-                        problems.append(_out_of_order(entity, record_id, last_id))
-                    page_ids.add(record_id)
-                    last_id = max(last_id, record_id)
-            yield from problems
-            if record is not None:
-                yield record
+        yield from _page_records(items, entity, convert, order)
+
+
+def item_pages(
+    pages: Iterable[list[msgspec.Raw]],
+    entity: str,
+    convert: Convert[R],
+    identify: Callable[[bytes], str],
+) -> Iterator[RawPage[R]]:
+    """``records``, a page at a time; each page's items are converted only if asked for.
+    ``identify`` reads an item's id (``""`` when it cannot)."""
+    order = _Order()
+    for items in pages:
+        yield RawPage(items, entity, convert, identify, order)
+
+
+class RawPage(Generic[R]):
+    """One page of raw items (the ``ItemPage`` port)."""
+
+    def __init__(
+        self,
+        items: list[msgspec.Raw],
+        entity: str,
+        convert: Convert[R],
+        identify: Callable[[bytes], str],
+        order: _Order,
+    ) -> None:
+        self._items = items
+        self._entity = entity
+        self._convert = convert
+        self._identify = identify
+        self._order = order
+        self._key: PageKey | None = None
+        self._keyed = False
+
+    @property
+    def key(self) -> PageKey | None:
+        """Found when first asked, after the previous page is done with."""
+        if not self._keyed:
+            self._key = _key(self._items, self._identify, self._order.last_id)
+            self._keyed = True
+        return self._key
+
+    def items(self) -> Iterator[R | RowProblem]:
+        return _page_records(self._items, self._entity, self._convert, self._order)
+
+    def skip(self) -> None:
+        if self.key is None:
+            raise ValueError("A page without a key cannot be skipped: its items must be read.")
+        self._order.last_id = max(self._order.last_id, self.key.last_id)
+
+
+def _key(items: list[msgspec.Raw], identify: Callable[[bytes], str], after: str) -> PageKey | None:
+    """The page's key: the ids of its first and last items, its size, and a digest of its
+    items in order (JSON values, so their concatenation splits back one way only). ``None``
+    when an id cannot be read or the page does not start above ``after``."""
+    if not items:
+        return None
+    first, last = identify(items[0]), identify(items[-1])
+    if not first or not last or first <= after or last < first:
+        return None
+    digest = xxhash.xxh3_128_digest(b"".join(items))
+    return PageKey(first, last, len(items), digest)
+
+
+def _page_records(
+    items: list[msgspec.Raw], entity: str, convert: Convert[R], order: _Order
+) -> Iterator[R | RowProblem]:
+    page_ids: set[str] = set()
+    for raw in items:
+        problems: list[RowProblem] = []
+        record = convert_one(raw, entity, convert, problems)
+        if record is not None:
+            record_id = record.source_id
+            last_id = order.last_id
+            if record_id in page_ids or record_id == last_id:
+                problems[:] = [_duplicate(entity, record_id, problems)]
+                record = None
+            else:
+                if last_id and record_id < last_id:
+                    problems.append(_out_of_order(entity, record_id, last_id))
+                page_ids.add(record_id)
+                order.last_id = max(last_id, record_id)
+        yield from problems
+        if record is not None:
+            yield record
 
 
 def convert_one(
