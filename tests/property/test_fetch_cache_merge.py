@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 
 import msgspec
+import pytest
 import xxhash
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,39 +27,51 @@ from rostersync.domain.records import (
     TeacherInfo,
     UserRecord,
 )
+from rostersync.storage import staging_merge
 from rostersync.storage.staging import SqliteStaging
 
 IDS = [f"u{n:02d}" for n in range(24)]
 SCHOOLS = ["s1", "s2", "s3"]
 
 
+def _drawn_user(draw: st.DrawFn, user_id: str) -> tuple[MappedUser, bytes]:
+    """A user and its raw item (which says everything about it, as a source's item does)."""
+    kind = draw(st.sampled_from(["student", "teacher", "contact", "nobody"]))
+    schools = tuple(sorted(draw(st.sets(st.sampled_from(SCHOOLS), min_size=1, max_size=2))))
+    students = tuple(draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=3)))
+    version = draw(st.integers(0, 1))
+    record = UserRecord(
+        source_id=user_id,
+        name=PersonName(first=f"v{version}"),
+        student=StudentInfo(schools=schools) if kind == "student" else None,
+        teacher=TeacherInfo(schools=schools) if kind == "teacher" else None,
+        contact=(
+            ContactInfo(relationships=tuple(StudentRelationship(s) for s in students))
+            if kind == "contact"
+            else None
+        ),
+    )
+    problems = (RowProblem(Severity.ALERT, "user", user_id, "odd", "An alert."),) if version else ()
+    raw = msgspec.json.encode([user_id, kind, schools, students, version])
+    return MappedUser(record, problems), raw
+
+
 @st.composite
-def users(draw: st.DrawFn) -> list[tuple[MappedUser, bytes]]:
-    """One fetch's users, in id order, each with its raw item (which says everything about
-    it, as a source's item does)."""
-    drawn = []
-    for user_id in sorted(draw(st.sets(st.sampled_from(IDS), max_size=len(IDS)))):
-        kind = draw(st.sampled_from(["student", "teacher", "contact", "nobody"]))
-        schools = tuple(sorted(draw(st.sets(st.sampled_from(SCHOOLS), min_size=1, max_size=2))))
-        students = tuple(draw(st.lists(st.sampled_from(IDS), min_size=1, max_size=3)))
-        version = draw(st.integers(0, 1))
-        record = UserRecord(
-            source_id=user_id,
-            name=PersonName(first=f"v{version}"),
-            student=StudentInfo(schools=schools) if kind == "student" else None,
-            teacher=TeacherInfo(schools=schools) if kind == "teacher" else None,
-            contact=(
-                ContactInfo(relationships=tuple(StudentRelationship(s) for s in students))
-                if kind == "contact"
-                else None
-            ),
-        )
-        problems = (
-            (RowProblem(Severity.ALERT, "user", user_id, "odd", "An alert."),) if version else ()
-        )
-        raw = msgspec.json.encode([user_id, kind, schools, students, version])
-        drawn.append((MappedUser(record, problems), raw))
-    return drawn
+def users(
+    draw: st.DrawFn, before: list[tuple[MappedUser, bytes]] | None = None
+) -> list[tuple[MappedUser, bytes]]:
+    """One fetch's users, in id order: drawn afresh, or (``before``) the previous fetch's
+    with a few removed, added or changed, so that most of its pages come back the same."""
+    if before is None:
+        ids = sorted(draw(st.sets(st.sampled_from(IDS), max_size=len(IDS))))
+        return [_drawn_user(draw, user_id) for user_id in ids]
+    kept = {user.record.source_id: (user, raw) for user, raw in before}
+    for user_id in draw(st.lists(st.sampled_from(IDS), max_size=3)):
+        if user_id in kept and draw(st.booleans()):
+            del kept[user_id]
+        else:
+            kept[user_id] = _drawn_user(draw, user_id)
+    return [kept[user_id] for user_id in sorted(kept)]
 
 
 @st.composite
@@ -66,16 +79,21 @@ def fetches(
     draw: st.DrawFn,
 ) -> list[tuple[list[tuple[MappedUser, bytes]], bool, int, int]]:
     """Fetches: their users (one maybe moved out of order), whether each completes, how
-    many sections it has, and its page size."""
+    many sections it has, and its page size (most often the previous one's)."""
     plan = []
-    for _ in range(draw(st.integers(1, 4))):
-        refs = draw(users())
-        if len(refs) > 2 and draw(st.booleans()):
+    before: list[tuple[MappedUser, bytes]] | None = None
+    size = draw(st.integers(1, 5))
+    for _ in range(draw(st.integers(1, 5))):
+        refs = draw(users(before if before is not None and draw(st.integers(0, 3)) else None))
+        before = list(refs)
+        if len(refs) > 2 and draw(st.integers(0, 3)) == 0:
             i = draw(st.integers(0, len(refs) - 1))
             j = draw(st.integers(0, len(refs) - 1))
             refs.insert(j, refs.pop(i))
+        if draw(st.integers(0, 3)) == 0:
+            size = draw(st.integers(1, 5))
         completes = draw(st.booleans()) or len(plan) == 0
-        plan.append((refs, completes, draw(st.integers(0, 2)), draw(st.integers(1, 5))))
+        plan.append((refs, completes, draw(st.integers(0, 2)), size))
     return plan
 
 
@@ -128,8 +146,17 @@ def _contents(staging: SqliteStaging) -> dict[str, object]:
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(plan=fetches())
-def test_a_merged_fetch_equals_a_fresh_one(tmp_path: Path, plan) -> None:
+@given(plan=fetches(), window=st.sampled_from([1, 2, 3, 10_000]))
+def test_a_merged_fetch_equals_a_fresh_one(tmp_path: Path, plan, window: int) -> None:
+    original = staging_merge._WINDOW
+    staging_merge._WINDOW = window  # how many stored ids the merge reads at a time
+    try:
+        _check_merges(tmp_path, plan)
+    finally:
+        staging_merge._WINDOW = original
+
+
+def _check_merges(tmp_path: Path, plan) -> None:
     cache = str(tmp_path / "cache" / f"{uuid.uuid4().hex}.db")
     previous: dict[str, bytes] = {}
     for refs, completes, sections, size in plan:
@@ -161,6 +188,39 @@ def _user(user_id: str, version: int) -> tuple[MappedUser, bytes]:
         student=StudentInfo(schools=("s1",)),
     )
     return MappedUser(record, ()), msgspec.json.encode([user_id, version])
+
+
+def _versions(*ids: str, changed: str = "") -> list[tuple[MappedUser, bytes]]:
+    return [_user(user_id, int(user_id == changed)) for user_id in ids]
+
+
+FIRST_TWELVE = IDS[:12]
+SCRIPTS = {
+    # a page read again, then pages passed over, one straddling two windows of stored ids
+    "changed": [_versions(*FIRST_TWELVE), _versions(*FIRST_TWELVE, changed="u01")],
+    # u04 gone and u03 new on the first page: the second page comes back the same, and u04
+    # (stored before it, never asked for) is gone
+    "replaced": [
+        _versions("u00", "u01", "u02", "u04", "u05", "u06", "u07", "u08"),
+        _versions("u00", "u01", "u02", "u03", "u05", "u06", "u07", "u08"),
+    ],
+    # the last page gone, then back
+    "shrunk": [
+        _versions(*FIRST_TWELVE),
+        _versions(*IDS[:8]),
+        _versions(*FIRST_TWELVE),
+    ],
+}
+
+
+@pytest.mark.parametrize("window", [1, 2, 3, 5, 10_000])
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_scripted_merges_with_every_window_equal_a_fresh_fetch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str, window: int
+) -> None:
+    monkeypatch.setattr(staging_merge, "_WINDOW", window)
+    fetched = SCRIPTS[script]
+    _check_merges(tmp_path, [(refs, True, 0, 4) for refs in (*fetched, fetched[-1])])
 
 
 def test_pages_the_last_fetch_staged_whole_are_passed_over(tmp_path: Path) -> None:

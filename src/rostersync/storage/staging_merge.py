@@ -60,17 +60,31 @@ class PreviousUsers:
     def skip(self, first: str, last: str) -> bool:
         """Pass over the stored ids from ``first`` to ``last`` (a page the fetch holds
         unchanged) without reading them; those below ``first`` never asked for are gone.
-        False (and nothing passed over) if ``first`` is not stored or was asked for."""
-        if first <= self._position or self.hash_of(first) is None:
+        False (nothing passed over) if ``first`` was asked for or is not stored."""
+        if first <= self._position:
             return False
         rows, i = self._rows, self._i
         count = len(rows)
-        while i < count and rows[i][0] <= last:
+        while i < count and rows[i][0] < first:
+            self._gone(rows[i][0])
             i += 1
         self._i = i
-        if i == count and not self._done and last > self._last:
-            # The rest of the page is not read at all: the next window starts above it.
-            self._last = last
+        if i < count:
+            if rows[i][0] != first:
+                return False
+            while i < count and rows[i][0] <= last:
+                i += 1
+            self._i = i
+            if i == count and not self._done:
+                self._last = max(self._last, last)
+        else:
+            # The window is used up: rather than reading the page's ids, look its first up,
+            # and take what lies between the window and it (usually nothing) for gone. The
+            # users this fetch added so far all sort at or below ``_last`` (see ``_read``).
+            if self._done or self._db.execute(q.PREVIOUS_HASH, (first,)).fetchone() is None:
+                return False
+            self._db.execute(q.GONE_BETWEEN, (self._last, first))
+            self._rows, self._i, self._last = [], 0, last
         self._position = last
         return True
 

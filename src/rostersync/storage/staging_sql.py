@@ -93,6 +93,7 @@ ORDER BY 1
 WINDOW = "SELECT id, h FROM users WHERE id > ? ORDER BY id LIMIT ?"
 PREVIOUS_HASH = "SELECT h FROM users WHERE id = ?"
 BEYOND = "INSERT OR IGNORE INTO f.gone SELECT id FROM users WHERE id > ?"
+GONE_BETWEEN = "INSERT OR IGNORE INTO f.gone SELECT id FROM users WHERE id > ? AND id < ?"
 
 # The schools whose inputs a user's rows reach: directly, and as a contact of a student
 # there. ``{ids}`` is a subquery naming the users.
