@@ -17,6 +17,7 @@ any other transient failure. The token never appears in a message or a log line.
 
 from __future__ import annotations
 
+import gc
 import logging
 import random
 from collections.abc import Callable
@@ -111,6 +112,12 @@ class CleverHttp:
         start = self._clock()
         for attempt in range(1, policy.attempts + 1):
             outcome = self._attempt(uri, decode, single)
+            # An httpx response is part of reference cycles (its stream points back to it),
+            # so its body (a whole page) outlives it until the cycle collector runs, which
+            # may be many pages later when little else is allocated (a resync that passes
+            # over most pages: 105 -> 212 MiB at 200k students). The young generations are
+            # small: collecting them after each request frees the page now.
+            gc.collect(1)
             if not isinstance(outcome, _Retry):
                 return outcome
             elapsed = self._clock() - start
