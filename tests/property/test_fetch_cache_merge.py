@@ -194,6 +194,64 @@ def _versions(*ids: str, changed: str = "") -> list[tuple[MappedUser, bytes]]:
     return [_user(user_id, int(user_id == changed)) for user_id in ids]
 
 
+def _person(
+    user_id: str, kind: str, school: str = "s1", students: tuple[str, ...] = (), version: int = 0
+) -> tuple[MappedUser, bytes]:
+    record = UserRecord(
+        source_id=user_id,
+        name=PersonName(first=f"v{version}"),
+        student=StudentInfo(schools=(school,)) if kind == "student" else None,
+        contact=(
+            ContactInfo(relationships=tuple(StudentRelationship(s) for s in students))
+            if kind == "contact"
+            else None
+        ),
+    )
+    return MappedUser(record, ()), msgspec.json.encode([user_id, kind, school, students, version])
+
+
+def _family(**changes: tuple[str, ...]) -> list[tuple[MappedUser, bytes]]:
+    """Two contacts (u00: of u01 and u02; u03: of u01 and u09, who is no student), two
+    students (u01 in s1, u02 in s2), and a teacher (u04), with ``changes`` applied: an id
+    mapped to () is left out, else to the arguments of its ``_person``."""
+    people: dict[str, tuple[str, ...]] = {
+        "u00": ("contact", "s1", ("u01", "u02")),
+        "u01": ("student", "s1"),
+        "u02": ("student", "s2"),
+        "u03": ("contact", "s1", ("u01", "u09")),
+        "u04": ("teacher", "s1"),
+        **changes,
+    }
+    return [
+        _person(user_id, *args)  # type: ignore[arg-type]
+        for user_id, args in sorted(people.items())
+        if args
+    ]
+
+
+FAMILY = {
+    "student moved, its contacts the same": _family(u01=("student", "s2")),
+    "contact and its student changed": _family(
+        u00=("contact", "s1", ("u01", "u02"), 1), u01=("student", "s1", (), 1)
+    ),
+    "contact relinked": _family(u00=("contact", "s1", ("u02",))),
+    "contact gone": _family(u00=()),
+    "student gone": _family(u01=()),
+    "unknown student appears": _family(u09=("student", "s2")),
+    "student no longer a student": _family(u02=("teacher", "s2")),
+}
+
+
+@pytest.mark.parametrize("window", [1, 10_000])
+@pytest.mark.parametrize("change", sorted(FAMILY))
+def test_contacts_and_students_changing_merge_as_a_fresh_fetch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str, window: int
+) -> None:
+    monkeypatch.setattr(staging_merge, "_WINDOW", window)
+    plan = [_family(), FAMILY[change], _family()]
+    _check_merges(tmp_path, [(refs, True, 0, size) for refs in plan for size in (1, 3)])
+
+
 FIRST_TWELVE = IDS[:12]
 SCRIPTS = {
     # a page read again, then pages passed over, one straddling two windows of stored ids

@@ -31,7 +31,7 @@ from rostersync.service.ports import UnitOfWork
 from rostersync.service.unchanged import Stamps, UnchangedRuns
 from rostersync.storage import SqlStore, districts_repo, runs_repo
 from rostersync.storage.codec import problem_rows
-from rostersync.storage.tables import problem_sets, run_problems, schools, sync_runs
+from rostersync.storage.tables import districts, problem_sets, run_problems, schools, sync_runs
 
 T0 = datetime(2024, 9, 2, 7, 30, tzinfo=UTC)
 T1 = datetime(2024, 9, 3, 7, 30, tzinfo=UTC)
@@ -205,6 +205,8 @@ def build(store: SqlStore, tag: str, cases: tuple[Case, ...]) -> list[SchoolRow]
             update(schools).where(schools.c.district_id == district).values(roster_version=2)
         )
         total = 2 * len(cases)
+        # as if each school had applied twice (``apply_changes`` keeps the district's total)
+        conn.execute(update(districts).where(districts.c.id == district).values(roster_total=total))
         for i, (row, case) in enumerate(zip(rows, cases, strict=True)):
             _add_runs(uow, row, f"{tag}-r{i:02}", case)
             if case.digest is not None:

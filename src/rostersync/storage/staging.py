@@ -100,6 +100,7 @@ class SqliteStaging:
         self._users = self._pending["users"]
         self._direct = self._pending["direct"]
         self._contact_students = self._pending["contact_students"]
+        self._dropping: list[tuple[str]] = []  # changed users whose previous rows go
         self._hashed: tuple[str, int] = ("", 0)
         self._clean = False
         self._encode = msgspec.msgpack.Encoder().encode
@@ -122,7 +123,7 @@ class SqliteStaging:
         if before == h:
             return True
         if before is not None:
-            self._drop(user_id)
+            self._drop(user_id, before)
         self._add("changed", (user_id,))
         return False
 
@@ -181,21 +182,23 @@ class SqliteStaging:
         db = self._db
         if self._previous is not None:
             self._previous.finish()
+        self._flush_drops()
         for name in q.INSERTS:
             self._flush(name)
-        if self._previous is not None:
-            changed = bool(db.execute(q.CHANGES).fetchone()[0])
-            _run_all(db, (*q.KEEP_OLD_GONE, *q.TOUCH_GONE, *q.DROP_GONE, *q.TOUCH_CHANGED))
-            _run_all(db, q.TOUCHED_USER_DIGESTS)
-            _run_all(db, (*q.CHANGES_KEPT, *q.SCOPES))
+        previous = self._previous
+        if previous is not None:
+            _run_all(db, (*q.KEEP_OLD_GONE, *q.DROP_GONE, *q.CHANGES_KEPT, *q.SCOPES))
+            if previous.disordered:
+                # An id listed out of order may have been dropped and added again within
+                # this fetch, so the kept rows need not be the previous fetch's: count all.
+                _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS, *q.FIND_UNKNOWN))
+            else:
+                _run_all(db, (*q.DIGEST_CHANGES, *q.UNKNOWN_CHANGES))
         else:
-            changed = True
             _run(db, q.READ_INDEXES)
             if self._keep:  # a temporary file is never merged into
                 _run(db, q.MERGE_INDEXES)
-            _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS))
-        if changed:
-            _run_all(db, q.FIND_UNKNOWN)
+            _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS, *q.FIND_UNKNOWN))
         if self._keep:
             _run_all(db, (*q.SECTIONS_SEEN, q.FLAGGED_IN, q.PAGES_CHECKED))
         _run(db, q.FETCH_INDEXES)
@@ -318,18 +321,24 @@ class SqliteStaging:
         self._add("gone", (user_id,))
 
     def _back(self, user_id: str) -> None:
-        """A user taken for gone turned up later, out of order: it stays."""
+        """A user taken for gone turned up later, out of order: it stays. (Its lookup
+        comes next, and must not find the rows of a changed user still to be dropped.)"""
+        self._flush_drops()
         self._flush("gone")
         self._db.execute("DELETE FROM f.gone WHERE id = ?", (user_id,))
 
-    def _drop(self, user_id: str) -> None:
-        """Forget a changed user's previous rows (kept for the fetch), touching the schools
-        they reached."""
-        db = self._db
-        for sql in (*q.KEEP_OLD_ONE, *q.TOUCH_ONE):
-            db.execute(sql, (user_id,))
-        for sql in q.DROP_ONE:
-            db.execute(sql, (user_id,))
+    def _drop(self, user_id: str, before: int) -> None:
+        """Forget a changed user's previous rows (kept for the fetch, with its previous
+        hash), before its new ones are written (``_flush_drops``)."""
+        self._dropping.append((user_id,))
+        self._add("old_h", (user_id, before))
+
+    def _flush_drops(self) -> None:
+        dropping = self._dropping
+        if dropping:
+            for sql in (*q.KEEP_OLD_ONE, *q.DROP_ONE):
+                self._db.executemany(sql, dropping)
+            dropping.clear()
 
     def _add(self, name: str, row: tuple[Any, ...]) -> None:
         pending = self._pending[name]
@@ -338,6 +347,7 @@ class SqliteStaging:
             self._flush(name)
 
     def _flush_users(self) -> None:
+        self._flush_drops()
         for name in ("users", "direct", "contact_students"):
             self._flush(name)
 

@@ -34,6 +34,7 @@ class PreviousUsers:
         self._last = ""  # the last id read from the store
         self._done = False  # every stored id has been read
         self._position = ""  # the highest id asked for so far
+        self.disordered = False  # an id was asked for out of order
 
     def hash_of(self, user_id: str) -> int | None:
         """The stored hash of ``user_id``, or ``None`` if the previous fetch lacked it.
@@ -111,6 +112,7 @@ class PreviousUsers:
         return True
 
     def _out_of_order(self, user_id: str) -> int | None:
+        self.disordered = True
         self._back(user_id)
         row = self._db.execute(q.PREVIOUS_HASH, (user_id,)).fetchone()
         return None if row is None else int(row[0])

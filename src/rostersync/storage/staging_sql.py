@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # Bump when what is stored per user changes (its placement rules, the hash): a cache of
 # another version is thrown away and rebuilt by a full fetch.
-CACHE_VERSION = "5"
+CACHE_VERSION = "6"
 
 USER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -24,8 +24,10 @@ CREATE TABLE IF NOT EXISTS user_digests (school TEXT NOT NULL, kind INTEGER NOT 
                                          n INTEGER NOT NULL, low INTEGER NOT NULL,
                                          high INTEGER NOT NULL,
                                          PRIMARY KEY (school, kind)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS unknown (seq INTEGER PRIMARY KEY, contact TEXT NOT NULL,
-                                    student TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS unknown (contact TEXT NOT NULL, student TEXT NOT NULL,
+                                    link INTEGER NOT NULL,
+                                    PRIMARY KEY (contact, link)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_unknown_student ON unknown (student);
 CREATE TABLE IF NOT EXISTS sections_seen (school TEXT NOT NULL, id TEXT NOT NULL,
                                           h INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS school_checks (school TEXT PRIMARY KEY, digest TEXT NOT NULL);
@@ -53,7 +55,9 @@ CREATE TABLE f.sections (school TEXT NOT NULL, id TEXT NOT NULL, h INTEGER NOT N
 CREATE TABLE f.problems (seq INTEGER PRIMARY KEY, school TEXT NOT NULL, blob BLOB NOT NULL);
 CREATE TABLE f.changed (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE f.gone (id TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE f.touched (school TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE f.old_h (id TEXT PRIMARY KEY, h INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE f.digest_delta (school TEXT NOT NULL, kind INTEGER NOT NULL, n INTEGER NOT NULL,
+                             low INTEGER NOT NULL, high INTEGER NOT NULL);
 CREATE TABLE f.old_direct (school TEXT NOT NULL, user_id TEXT NOT NULL, roles INTEGER NOT NULL);
 CREATE TABLE f.old_contacts (contact TEXT NOT NULL, student TEXT NOT NULL);
 CREATE TABLE f.ch (id TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -78,6 +82,7 @@ INSERTS = {
     "problems": "INSERT INTO f.problems (school, blob) VALUES (?, ?)",
     "changed": "INSERT OR IGNORE INTO f.changed VALUES (?)",
     "gone": "INSERT OR IGNORE INTO f.gone VALUES (?)",
+    "old_h": "INSERT OR IGNORE INTO f.old_h VALUES (?, ?)",
     "pages": "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)",
 }
 SCHOOL_USERS = """
@@ -95,33 +100,25 @@ PREVIOUS_HASH = "SELECT h FROM users WHERE id = ?"
 BEYOND = "INSERT OR IGNORE INTO f.gone SELECT id FROM users WHERE id > ?"
 GONE_BETWEEN = "INSERT OR IGNORE INTO f.gone SELECT id FROM users WHERE id > ? AND id < ?"
 
-# The schools whose inputs a user's rows reach: directly, and as a contact of a student
-# there. ``{ids}`` is a subquery naming the users.
-_TOUCH = (
-    "INSERT OR IGNORE INTO f.touched SELECT school FROM direct WHERE user_id IN ({ids})",
-    """INSERT OR IGNORE INTO f.touched
-SELECT d.school FROM contact_students cs
-  JOIN direct d ON d.user_id = cs.student AND d.roles & 1
- WHERE cs.contact IN ({ids})""",
-)
 _DROP = (
     "DELETE FROM direct WHERE user_id IN ({ids})",
     "DELETE FROM contact_students WHERE contact IN ({ids})",
     "DELETE FROM users WHERE id IN ({ids})",
 )
-# A changed or gone user's previous rows, kept for the fetch (``school_scope``).
+# A changed or gone user's previous rows, kept for the fetch (``school_scope``, and the
+# digests' and unknown students' updates).
 _KEEP_OLD = (
     "INSERT INTO f.old_direct SELECT school, user_id, roles FROM direct WHERE user_id IN ({ids})",
     """INSERT INTO f.old_contacts
 SELECT contact, student FROM contact_students WHERE contact IN ({ids})""",
 )
 KEEP_OLD_ONE = tuple(sql.format(ids="?") for sql in _KEEP_OLD)
-KEEP_OLD_GONE = tuple(sql.format(ids="SELECT id FROM f.gone") for sql in _KEEP_OLD)
-TOUCH_ONE = tuple(sql.format(ids="?") for sql in _TOUCH)
+KEEP_OLD_GONE = (
+    *(sql.format(ids="SELECT id FROM f.gone") for sql in _KEEP_OLD),
+    "INSERT OR IGNORE INTO f.old_h SELECT id, h FROM users WHERE id IN (SELECT id FROM f.gone)",
+)
 DROP_ONE = tuple(sql.format(ids="?") for sql in _DROP)
-TOUCH_GONE = tuple(sql.format(ids="SELECT id FROM f.gone") for sql in _TOUCH)
 DROP_GONE = tuple(sql.format(ids="SELECT id FROM f.gone") for sql in _DROP)
-TOUCH_CHANGED = tuple(sql.format(ids="SELECT id FROM f.changed") for sql in _TOUCH)
 
 # Per school: how many staged inputs it has and two 31-bit sums of their hashes, an
 # order-free digest of the multiset computed inside SQLite (no Python per row). Each kind
@@ -140,20 +137,51 @@ SELECT d.school, 1, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 214748364
  WHERE d.roles & 1
  GROUP BY d.school""",
 )
-TOUCHED_USER_DIGESTS = (
-    "DELETE FROM user_digests WHERE school IN (SELECT school FROM f.touched)",
-    """INSERT INTO user_digests
-SELECT d.school, 0, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 2147483647)
-  FROM direct d JOIN users u ON u.id = d.user_id
- WHERE d.school IN (SELECT school FROM f.touched)
- GROUP BY d.school""",
-    """INSERT INTO user_digests
-SELECT d.school, 1, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 2147483647)
-  FROM direct d
-  JOIN contact_students cs ON cs.student = d.user_id
-  JOIN users u ON u.id = cs.contact
- WHERE d.roles & 1 AND d.school IN (SELECT school FROM f.touched)
- GROUP BY d.school""",
+# After a merge, the digests move by what the changed and gone users added and took away
+# (``f.old_direct``, ``f.old_contacts`` and ``f.old_h`` hold their previous rows and hashes):
+# each kind's pairs that involve such a user, now (+) and before (-), summed per school. The
+# sums are exact, so this equals summing every school again (a property test pins it).
+DIGEST_CHANGES = (
+    # direct: the changed users' rows now, and the changed and gone users' rows before
+    """INSERT INTO f.digest_delta
+SELECT d.school, 0, 1, u.h & 2147483647, (u.h >> 31) & 2147483647
+  FROM f.changed c CROSS JOIN direct d ON d.user_id = c.id
+  JOIN users u ON u.id = c.id""",
+    """INSERT INTO f.digest_delta
+SELECT od.school, 0, -1, -(o.h & 2147483647), -((o.h >> 31) & 2147483647)
+  FROM f.old_direct od JOIN f.old_h o ON o.id = od.user_id""",
+    # contacts now: the changed contacts' links, and the other contacts of changed students
+    """INSERT INTO f.digest_delta
+SELECT d.school, 1, 1, u.h & 2147483647, (u.h >> 31) & 2147483647
+  FROM f.changed c CROSS JOIN contact_students cs ON cs.contact = c.id
+  JOIN direct d ON d.user_id = cs.student JOIN users u ON u.id = c.id
+ WHERE d.roles & 1""",
+    """INSERT INTO f.digest_delta
+SELECT d.school, 1, 1, u.h & 2147483647, (u.h >> 31) & 2147483647
+  FROM f.changed s CROSS JOIN direct d ON d.user_id = s.id
+  JOIN contact_students cs ON cs.student = s.id JOIN users u ON u.id = cs.contact
+ WHERE d.roles & 1 AND cs.contact NOT IN (SELECT id FROM f.ch)""",
+    # contacts before: the changed and gone contacts' links (to students as placed then:
+    # changed or gone ones as they were, the others as they are), and the other contacts of
+    # changed and gone students
+    """INSERT INTO f.digest_delta
+SELECT od.school, 1, -1, -(o.h & 2147483647), -((o.h >> 31) & 2147483647) FROM f.old_contacts oc
+  JOIN f.old_h o ON o.id = oc.contact JOIN f.old_direct od ON od.user_id = oc.student
+ WHERE od.roles & 1""",
+    """INSERT INTO f.digest_delta
+SELECT d.school, 1, -1, -(o.h & 2147483647), -((o.h >> 31) & 2147483647) FROM f.old_contacts oc
+  JOIN f.old_h o ON o.id = oc.contact JOIN direct d ON d.user_id = oc.student
+ WHERE d.roles & 1 AND oc.student NOT IN (SELECT id FROM f.ch)""",
+    """INSERT INTO f.digest_delta
+SELECT od.school, 1, -1, -(u.h & 2147483647), -((u.h >> 31) & 2147483647) FROM f.old_direct od
+  CROSS JOIN contact_students cs ON cs.student = od.user_id JOIN users u ON u.id = cs.contact
+ WHERE od.roles & 1 AND cs.contact NOT IN (SELECT id FROM f.ch)""",
+    """INSERT INTO user_digests (school, kind, n, low, high)
+SELECT school, kind, sum(n), sum(low), sum(high) FROM f.digest_delta WHERE true
+ GROUP BY school, kind
+ON CONFLICT (school, kind) DO UPDATE SET n = n + excluded.n, low = low + excluded.low,
+                                         high = high + excluded.high""",
+    "DELETE FROM user_digests WHERE n = 0",
 )
 DIGESTS = """
 SELECT school, kind, n, low, high FROM user_digests
@@ -163,16 +191,30 @@ SELECT school, 2, count(*), sum(h & 2147483647), sum((h >> 31) & 2147483647)
 ORDER BY 1, 2
 """
 # Contacts naming a student who is not in the fetch, by contact (a contact's students in
-# the order the source listed them): kept, and found again only when a user changed (the
-# scan reads every contact link).
-CHANGES = "SELECT EXISTS (SELECT 1 FROM f.changed) OR EXISTS (SELECT 1 FROM f.gone)"
+# the order the source listed them, ``link`` being the row id of the link): kept, and found
+# whole only on a fresh staging (the scan reads every contact link).
 FIND_UNKNOWN = (
     "DELETE FROM unknown",
-    """INSERT INTO unknown (contact, student)
-SELECT contact, student FROM contact_students
- WHERE student NOT IN (SELECT id FROM users WHERE student) ORDER BY contact, rowid""",
+    """INSERT INTO unknown (contact, student, link)
+SELECT contact, student, rowid FROM contact_students
+ WHERE student NOT IN (SELECT id FROM users WHERE student)""",
 )
-UNKNOWN_STUDENTS = "SELECT contact, student FROM unknown ORDER BY seq"
+# After a merge, only the links of changed contacts and those naming changed or gone users
+# are looked at again. (A changed contact's links are added anew in the order listed, so
+# their row ids keep that order.)
+UNKNOWN_CHANGES = (
+    "DELETE FROM unknown WHERE contact IN (SELECT id FROM f.ch)",
+    "DELETE FROM unknown WHERE student IN (SELECT id FROM f.ch)",
+    """INSERT OR IGNORE INTO unknown (contact, student, link)
+SELECT cs.contact, cs.student, cs.rowid FROM f.changed c
+ CROSS JOIN contact_students cs ON cs.contact = c.id
+ WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = cs.student AND u.student)""",
+    """INSERT OR IGNORE INTO unknown (contact, student, link)
+SELECT cs.contact, cs.student, cs.rowid FROM f.ch s
+ CROSS JOIN contact_students cs ON cs.student = s.id
+ WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = cs.student AND u.student)""",
+)
+UNKNOWN_STUDENTS = "SELECT contact, student FROM unknown ORDER BY contact, link"
 UNPLACED = "SELECT blob FROM users WHERE NOT placed ORDER BY id"
 
 # What changed since the previous fetch, for the per-record evaluation (``school_scope``):
@@ -196,18 +238,19 @@ SECTIONS_SEEN = (
 # of such students, and the changed contacts whose students (before or now) are there.
 SCOPES = (
     """INSERT OR IGNORE INTO f.ch_students
-SELECT d.school, d.user_id FROM f.ch c JOIN direct d ON d.user_id = c.id WHERE d.roles & 1
+SELECT d.school, d.user_id FROM f.ch c CROSS JOIN direct d ON d.user_id = c.id WHERE d.roles & 1
 UNION
 SELECT school, user_id FROM f.old_direct WHERE roles & 1""",
     """INSERT OR IGNORE INTO f.scope
-SELECT d.school, d.user_id FROM f.ch c JOIN direct d ON d.user_id = c.id
+SELECT d.school, d.user_id FROM f.ch c CROSS JOIN direct d ON d.user_id = c.id
 UNION
 SELECT school, user_id FROM f.old_direct
 UNION
-SELECT s.school, cs.contact FROM f.ch_students s JOIN contact_students cs ON cs.student = s.id
+SELECT s.school, cs.contact FROM f.ch_students s
+  CROSS JOIN contact_students cs ON cs.student = s.id
 UNION
 SELECT d.school, cs.contact FROM f.ch c
-  JOIN contact_students cs ON cs.contact = c.id
+  CROSS JOIN contact_students cs ON cs.contact = c.id
   JOIN direct d ON d.user_id = cs.student
  WHERE d.roles & 1
 UNION
