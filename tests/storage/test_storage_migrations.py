@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, inspect, text
 
-from rostersync.storage import check_database, upgrade_database
+from rostersync.domain.changes import diff
+from rostersync.domain.records import SchoolRecord
+from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
+from rostersync.service.model import DistrictConfig
+from rostersync.storage import SqlStore, check_database, upgrade_database
 from rostersync.storage.errors import SchemaError
 from rostersync.storage.migrate import alembic_config, current_revision, head_revision
 from rostersync.storage.tables import metadata
@@ -101,3 +107,57 @@ def test_an_up_to_date_database_is_not_rescanned(tmp_path: Path) -> None:
     upgrade_database(url)  # nothing to upgrade: no full scan of every table
 
     assert current_revision(url) == head_revision()
+
+
+T0 = datetime(2024, 9, 2, 7, 30, tzinfo=UTC)
+ROSTER_TABLES = ("school_links", "classes", "memberships", "contact_links")
+
+
+def _roster_state(url: str) -> tuple[dict[str, list[Any]], set[str]]:
+    """Every row of the composite-key roster tables, and which of them are WITHOUT ROWID."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = {
+                name: sorted(tuple(r) for r in conn.execute(text(f"SELECT * FROM {name}")))
+                for name in ROSTER_TABLES
+            }
+            ddl = conn.execute(
+                text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")
+            ).all()
+    finally:
+        engine.dispose()
+    return rows, {name for name, sql in ddl if "WITHOUT ROWID" in sql.upper()}
+
+
+def test_sqlite_roster_tables_become_without_rowid_and_keep_their_rows(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'roster.db'}"
+    upgrade_database(url)
+    store = SqlStore(url)
+    try:
+        with store.unit_of_work() as uow:
+            uow.add_district(
+                DistrictConfig("d1", "D", "t", "http://127.0.0.1:9/v3.0", created_at=T0)
+            )
+            school = uow.upsert_school("d1", SchoolRecord("s1", "S"))
+            roster = SchoolRoster(school_id=school.id)
+            for person, role in (("p1", "student"), ("p2", "teacher"), ("p3", "contact")):
+                roster.accounts[person] = Account(person, (role,), first_name=person)
+                roster.links.add((person, role))
+            roster.classes["c1"] = ClassInfo("c1", "Math")
+            roster.memberships = {("c1", "p1", "student"), ("c1", "p2", "teacher")}
+            roster.contact_links[("p3", "p1")] = LinkInfo("Parent", "Primary")
+            uow.apply_changes(school, diff(SchoolRoster(school_id=school.id), roster))
+            uow.commit()
+    finally:
+        store.dispose()
+    at_head, clustered = _roster_state(url)
+    assert all(at_head.values())
+    assert clustered >= set(ROSTER_TABLES)
+
+    command.downgrade(alembic_config(url), "0005")
+    assert _roster_state(url) == (at_head, clustered - set(ROSTER_TABLES))
+
+    upgrade_database(url)
+    assert _roster_state(url) == (at_head, clustered)
+    check_database(url)

@@ -11,10 +11,16 @@ when that is cheaper (``roster_copy.by_copy``: a first load, and any large INSER
 
 Updates carry a ``WHERE`` that skips rows already holding the new values, so the rowcount
 is the number of rows that really changed (a re-applied change set writes nothing).
+
+The school links are the exception on SQLite too: each needs its account's id, looked up by
+source id, and one ``INSERT ... SELECT`` per link (opening its cursors on three B-trees at
+every row) cost more than inserting the accounts. There, one statement per role takes the
+role's source ids as a JSON array and joins it to the accounts (``_LINKS_BY_ROLE``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
@@ -175,6 +181,17 @@ _BY_COLUMN: dict[str, str] = {
 }
 
 
+# SQLite: the links of one role in one statement, the source ids bound as a JSON array
+# (rows from ``_links_by_role``). A CROSS JOIN, which SQLite keeps in this order: each id
+# finds its account by the unique (district_id, source_id) index. The WHERE also keeps the
+# ON CONFLICT clause apart from the join (see ``_ON_CONFLICT``).
+_LINKS_BY_ROLE = (
+    "INSERT INTO school_links (school_id, account_id, role)"
+    " SELECT ?, a.id, ? FROM json_each(?) AS j CROSS JOIN accounts a"
+    " WHERE a.district_id = ? AND a.source_id = j.value"
+)
+
+
 @cache
 def sql(name: str, engine: str, *, upsert: bool = True) -> str:
     """The statement ``name`` for ``engine`` (``sqlite`` or ``postgresql``).
@@ -182,9 +199,13 @@ def sql(name: str, engine: str, *, upsert: bool = True) -> str:
     ``upsert=False`` leaves out the ON CONFLICT clause, for a table known to hold none of
     the keys. On PostgreSQL an INSERT takes its rows as arrays (see ``by_column``)."""
     pg = engine == "postgresql"
-    text = (_BY_COLUMN[name] if pg and name in _BY_COLUMN else _SQL[name]) + (
-        _ON_CONFLICT.get(name, "") if upsert else ""
-    )
+    if pg and name in _BY_COLUMN:
+        text = _BY_COLUMN[name]
+    elif not pg and name == "insert_links":
+        text = _LINKS_BY_ROLE
+    else:
+        text = _SQL[name]
+    text += _ON_CONFLICT.get(name, "") if upsert else ""
     return text.replace("?", "%s") if pg else text
 
 
@@ -234,6 +255,7 @@ def roster_writes(
     takes it; ``engine`` ``sqlite`` or ``postgresql``; ``fresh`` the tables holding no row
     of the school yet (plain INSERTs)."""
     school_id, district = school
+    pg = engine == "postgresql"
 
     def write(table: str, name: str, rows: list[Row]) -> Write:
         upsert = table not in fresh
@@ -243,7 +265,11 @@ def roster_writes(
     return [
         write("accounts", "upsert_accounts", _linked_rows(plan, district)),
         write("accounts", "update_accounts", _updated_rows(plan, district)),
-        write("school_links", "insert_links", _link_rows(plan.links_added, school)),
+        write(
+            "school_links",
+            "insert_links",
+            _link_rows(plan.links_added, school) if pg else _links_by_role(plan, school),
+        ),
         write("classes", "insert_classes", _class_rows(plan, school_id)),
         write("classes", "archive_classes", [(school_id, c) for c in plan.classes_archived]),
         write("memberships", "insert_memberships", _with(school_id, plan.memberships_added)),
@@ -283,6 +309,19 @@ def _updated_rows(plan: RosterPlan, district: str) -> list[Row]:
 def _link_rows(links: list[tuple[str, str]], school: tuple[str, str]) -> list[Row]:
     school_id, district = school
     return [(school_id, role, district, account) for account, role in links]
+
+
+def _links_by_role(plan: RosterPlan, school: tuple[str, str]) -> list[Row]:
+    """The added links as one row per role: (school id, role, JSON array of the accounts'
+    source ids, district id), for ``_LINKS_BY_ROLE``."""
+    school_id, district = school
+    by_role: dict[str, list[str]] = {}
+    for account, role in plan.links_added:
+        by_role.setdefault(role, []).append(account)
+    return [
+        (school_id, role, json.dumps(ids, ensure_ascii=False), district)
+        for role, ids in by_role.items()
+    ]
 
 
 def _class_rows(plan: RosterPlan, school_id: str) -> list[Row]:

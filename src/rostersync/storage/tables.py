@@ -171,6 +171,7 @@ school_links = Table(
     Column("role", String, primary_key=True),
     # "Is this account linked anywhere else?" after a removal.
     Index(None, "account_id"),
+    sqlite_with_rowid=False,
 )
 
 classes = Table(
@@ -187,6 +188,7 @@ classes = Table(
     _text("term"),
     _text("course"),
     Column("archived", Boolean, nullable=False, default=False),
+    sqlite_with_rowid=False,
 )
 
 # Memberships and contact links are keyed by source ids, as the change set names them.
@@ -197,6 +199,7 @@ memberships = Table(
     Column("class_source_id", String, primary_key=True),
     Column("account_source_id", String, primary_key=True),
     Column("role", String, primary_key=True),
+    sqlite_with_rowid=False,
 )
 
 contact_links = Table(
@@ -207,6 +210,7 @@ contact_links = Table(
     Column("student_source_id", String, primary_key=True),
     _text("relationship"),
     _text("type"),
+    sqlite_with_rowid=False,
 )
 
 sync_runs = Table(
