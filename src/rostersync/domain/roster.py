@@ -376,20 +376,68 @@ def build_school_roster(
     """One school's roster from its own records: its students, teachers and staff, their
     contacts and its sections. Gives what ``build_rosters`` gives for that school; the
     contact links to students outside the fetch (``unknown``) are judged district-wide."""
-    rosters = {school_id: SchoolRoster(school_id=school_id)}
+    roster = SchoolRoster(school_id=school_id)
     problems: list[RowProblem] = []
     user_list = list(users)
-    students = {u.source_id: _student_schools(u) for u in user_list if u.student is not None}
-    for user in user_list:
-        place_user(user, rosters, problems)
-    local: list[RowProblem] = []
+    student_here = _place_users_here(roster, user_list, problems)
     for user in user_list:
         if user.contact is not None:
-            place_contact(user, students, rosters, local)  # links to other schools' students
+            _place_contact_here(roster, user, student_here)
     problems.extend(unknown)
+    rosters = {school_id: roster}
     for section in sections:
         _place_section(section, rosters, terms, courses, problems)
-    return rosters[school_id], problems
+    return roster, problems
+
+
+def _place_users_here(
+    roster: SchoolRoster, users: list[UserRecord], problems: list[RowProblem]
+) -> dict[str, bool]:
+    """``place_user`` for each user, for the one school of ``roster`` (the same accounts,
+    links and problems, in the same order, without the per-user list of role schools);
+    returns, for each student, whether they are a student of this school."""
+    school_id, accounts, links = roster.school_id, roster.accounts, roster.links
+    student_here: dict[str, bool] = {}
+    for user in users:
+        user_id, student, teacher, staff = user.source_id, user.student, user.teacher, user.staff
+        as_student = student is not None and _lists(student.schools, student.school, school_id)
+        if student is not None:
+            student_here[user_id] = as_student
+        as_teacher = teacher is not None and _lists(teacher.schools, teacher.school, school_id)
+        as_staff = staff is not None and school_id in staff.schools
+        if as_student or as_teacher or as_staff:
+            accounts[user_id] = account_from_user(user)
+            if as_student:
+                links.add((user_id, _STUDENT))
+            if as_teacher:
+                links.add((user_id, _TEACHER))
+            if as_staff:
+                links.add((user_id, _STAFF))
+        if teacher is not None and not user.email:
+            problems += missing_email_alerts(user)
+    return student_here
+
+
+def _lists(schools: tuple[str, ...], primary: str, school_id: str) -> bool:
+    """``school_id in _with_primary(schools, primary)``, without building the tuple."""
+    return school_id in schools or (bool(primary) and primary == school_id)
+
+
+def _place_contact_here(
+    roster: SchoolRoster, user: UserRecord, student_here: Mapping[str, bool]
+) -> None:
+    """``place_contact`` for the one school of ``roster``; a link to a student outside the
+    fetch makes no problem here (``build_school_roster`` reports those district-wide)."""
+    assert user.contact is not None
+    user_id = user.source_id
+    account: Account | None = None
+    for rel in user.contact.relationships:
+        if student_here.get(rel.student_id, False):
+            if account is None:
+                account = account_from_user(user)
+            roster.accounts[user_id] = account
+            roster.links.add((user_id, _CONTACT))
+            roster.contact_links[(user_id, rel.student_id)] = _link_info(rel.relationship, rel.type)
 
 
 def _place_section(

@@ -9,11 +9,18 @@ synced at all (no id, a section with no school) is an error and is not returned.
 Each ``convert_*`` function takes one raw list item (``{"data": {...}, "uri": ...}``), appends
 any problems to ``out`` and returns the record or ``None``. It lets ``msgspec.ValidationError``
 escape for an item of the wrong shape; the caller turns that into an error row.
+
+Users and sections are mapped once per item of a first load (millions of them), so their path
+is kept lean: records are made without their dataclass ``__init__`` (``_maker``), text is read
+as ``value or ""`` (the rare item with a NUL character has its text cleaned first,
+``_without_nul``), and a user's problems are looked for in full only when a quick check
+(``_suspect``) finds something to report.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -61,6 +68,46 @@ _SECTION = msgspec.json.Decoder(wire.SectionItem)
 _TERM = msgspec.json.Decoder(wire.TermItem)
 _COURSE = msgspec.json.Decoder(wire.CourseItem)
 
+# Stand-ins for absent parts of an item, made once (they are never changed).
+_NO_USER, _NO_ROLES, _NO_NAME = wire.User(), wire.Roles(), wire.Name()
+_NO_SECTION = wire.Section()
+# An escaped NUL as it appears in JSON: the only way a NUL can reach a decoded string.
+_NUL_ESCAPE = b"\\u0000"
+
+T = TypeVar("T")
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def _maker(cls: type[T]) -> Callable[..., T]:
+    """``cls``'s constructor without ``__init__``, arguments in field order, for a frozen
+    slotted dataclass: its ``__init__`` sets each field through ``object.__setattr__`` by
+    name, and setting the slots directly costs less than half (the same trick as
+    ``roster._new_account``). The code is generated from the class's own field names only,
+    as ``dataclasses`` generates ``__init__`` (a loop over the setters costs 40 % more);
+    tests/clever/test_mapping_fast_paths.py pins the objects equal to ``cls(...)``."""
+    names: tuple[str, ...] = vars(cls)["__slots__"]
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    args, body = [], []
+    for i, name in enumerate(names):
+        namespace[f"set{i}"] = vars(cls)[name].__set__
+        args.append(f"a{i}")
+        body.append(f"    set{i}(o, a{i})\n")
+    source = f"def make({', '.join(args)}):\n    o = new(cls)\n{''.join(body)}    return o\n"
+    exec(source, namespace)  # noqa: S102 - our own field names, no outside input
+    make: Callable[..., T] = namespace["make"]
+    return make
+
+
+_new_user = _maker(UserRecord)
+_new_name = _maker(PersonName)
+_new_student = _maker(StudentInfo)
+_new_teacher = _maker(TeacherInfo)
+_new_staff = _maker(StaffInfo)
+_new_contact = _maker(ContactInfo)
+_new_link = _maker(StudentRelationship)
+_new_admin = _maker(DistrictAdminInfo)
+_new_section = _maker(SectionRecord)
+
 
 class _Rows:
     """Collects the problems of one record, with its entity, id and school filled in."""
@@ -102,8 +149,31 @@ def _s(value: str | None) -> str:
     return value.replace("\x00", "") if "\x00" in value else value
 
 
-def _ids(values: Iterable[str | None] | None) -> tuple[str, ...]:
-    return tuple(sorted({v for v in values or () if v}))
+def _ids(values: list[str] | None) -> tuple[str, ...]:
+    """Sorted, de-duplicated, without empty ids (one id, the usual case, needs no sort)."""
+    if not values:
+        return ()
+    if len(values) == 1:
+        return (values[0],) if values[0] else ()
+    return tuple(sorted({v for v in values if v}))
+
+
+def _without_nul(struct: S) -> S:
+    """A copy of a wire struct with NUL characters removed from the text that mapping keeps
+    through ``_s``; ids (a record's ``id``, a relationship's ``student``, id lists) are
+    kept as sent. Items with a NUL are rare: the rest of mapping can then read text as
+    ``value or ""``, which is what ``_s`` gives for text without a NUL."""
+    changes: dict[str, object] = {}
+    for name in struct.__struct_fields__:
+        value = getattr(struct, name)
+        if isinstance(value, str):
+            if "\x00" in value and name not in ("id", "student"):
+                changes[name] = value.replace("\x00", "")
+        elif isinstance(value, msgspec.Struct):
+            changes[name] = _without_nul(value)
+        elif isinstance(value, list) and value and isinstance(value[0], msgspec.Struct):
+            changes[name] = [_without_nul(v) for v in value]
+    return msgspec.structs.replace(struct, **changes) if changes else struct
 
 
 def _missing_id(entity: str, out: list[RowProblem], school_id: str = "") -> None:
@@ -144,41 +214,102 @@ def convert_school(raw: bytes, out: list[RowProblem]) -> SchoolRecord | None:
 
 
 def convert_user(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
-    user = _USER.decode(raw).data or wire.User()
-    roles = user.roles or wire.Roles()
-    school_id = _user_school(roles)
-    if not user.id:
-        _missing_id("user", out, school_id)
+    user = _USER.decode(raw).data or _NO_USER
+    roles = user.roles or _NO_ROLES
+    user_id = user.id
+    if not user_id:
+        _missing_id("user", out, _user_school(roles))
         return None
-    rows = _Rows("user", user.id, school_id, out)
-    name = user.name or wire.Name()
-    record = UserRecord(
-        source_id=user.id,
-        name=PersonName(
-            first=rows.name_length("first name", _s(name.first)),
-            middle=rows.name_length("middle name", _s(name.middle)),
-            last=rows.name_length("last name", _s(name.last)),
-        ),
-        email=_s(user.email),
-        student=_student(roles.student, rows),
-        teacher=_teacher(roles.teacher),
-        staff=_staff(roles.staff),
-        contact=_contact(roles.contact, rows),
-        district_admin=(
-            DistrictAdminInfo(title=_s(roles.district_admin.title))
-            if roles.district_admin is not None
-            else None
-        ),
+    sent = roles  # the school of the problems is read from ids as sent
+    nul = _NUL_ESCAPE in bytes(raw)
+    if nul:
+        user = _without_nul(user)
+        roles = user.roles or _NO_ROLES
+    record = _user_record(user_id, user, roles)
+    if nul or _suspect(record, roles.contact):
+        rows = _Rows("user", user_id, _user_school(sent), out)
+        _user_problems(record, roles.contact, nul, rows)
+    return record
+
+
+def _user_record(user_id: str, user: wire.User, roles: wire.Roles) -> UserRecord:
+    name = user.name or _NO_NAME
+    admin = roles.district_admin
+    return _new_user(
+        user_id,
+        _new_name(name.first or "", name.middle or "", name.last or ""),
+        user.email or "",
+        _student(roles.student),
+        _teacher(roles.teacher),
+        _staff(roles.staff),
+        _contact(roles.contact),
+        None if admin is None else _new_admin(admin.title or ""),
     )
+
+
+def _suspect(record: UserRecord, contact: wire.Contact | None) -> bool:
+    """Whether ``_user_problems`` may find something (never False when it would)."""
+    name, student = record.name, record.student
+    if (
+        len(name.first) > MAX_NAME_LENGTH
+        or len(name.middle) > MAX_NAME_LENGTH
+        or len(name.last) > MAX_NAME_LENGTH
+        or (student is not None and student.grade not in GRADES)
+        or (record.teacher is not None and not record.email)
+        or (contact is not None and _suspect_contact(contact))
+    ):
+        return True
+    return (  # no role: ``UserRecord.roles`` is empty
+        student is None
+        and record.teacher is None
+        and record.staff is None
+        and record.contact is None
+        and record.district_admin is None
+    )
+
+
+def _suspect_contact(contact: wire.Contact) -> bool:
+    if (contact.phone_type or "") not in PHONE_TYPES:
+        return True
+    for rel in contact.student_relationships or ():
+        if not rel.student or (rel.relationship or "") not in RELATIONSHIPS:
+            return True
+        if (rel.type or "") not in RELATIONSHIP_TYPES:
+            return True
+    return False
+
+
+def _user_problems(
+    record: UserRecord, contact: wire.Contact | None, nul: bool, rows: _Rows
+) -> None:
+    """A user's problems, in the order a reader of the item meets them."""
+    rows.name_length("first name", record.name.first)
+    rows.name_length("middle name", record.name.middle)
+    rows.name_length("last name", record.name.last)
+    if record.student is not None:
+        rows.enum("grade", record.student.grade, GRADES)
+    if contact is not None:
+        for rel in contact.student_relationships or ():
+            if not rel.student:
+                rows.add(
+                    Severity.ALERT,
+                    "relationship_without_student",
+                    f"The contact {rows.source_id} has a student relationship with no student "
+                    "id; that relationship was skipped. Fix the contact's relationships in the "
+                    "SIS.",
+                )
+                continue
+            rows.enum("relationship", rel.relationship or "", RELATIONSHIPS)
+            rows.enum("relationship type", rel.type or "", RELATIONSHIP_TYPES)
+        rows.enum("phone_type", contact.phone_type or "", PHONE_TYPES)
     _user_alerts(record, rows)
-    if b"\\u0000" in bytes(raw):
+    if nul:
         rows.add(
             Severity.ALERT,
             "nul_character",
             f"The user {record.source_id} has NUL characters in its data; they were removed. "
             "Check the record in the SIS.",
         )
-    return record
 
 
 def convert_user_item(raw: bytes, out: list[RowProblem]) -> RawItem | None:
@@ -220,102 +351,96 @@ def _user_alerts(record: UserRecord, rows: _Rows) -> None:
         )
 
 
-def _student(student: wire.Student | None, rows: _Rows) -> StudentInfo | None:
+def _student(student: wire.Student | None) -> StudentInfo | None:
     if student is None:
         return None
-    return StudentInfo(
-        sis_id=_s(student.sis_id),
-        student_number=_s(student.student_number),
-        state_id=_s(student.state_id),
-        grade=rows.enum("grade", _s(student.grade), GRADES),
-        school=_s(student.school),
-        schools=_ids(student.schools),
-        graduation_year=_s(student.graduation_year),
+    return _new_student(
+        student.sis_id or "",
+        student.student_number or "",
+        student.state_id or "",
+        student.grade or "",
+        student.school or "",
+        _ids(student.schools),
+        student.graduation_year or "",
     )
 
 
 def _teacher(teacher: wire.Teacher | None) -> TeacherInfo | None:
     if teacher is None:
         return None
-    return TeacherInfo(
-        sis_id=_s(teacher.sis_id),
-        teacher_number=_s(teacher.teacher_number),
-        state_id=_s(teacher.state_id),
-        title=_s(teacher.title),
-        school=_s(teacher.school),
-        schools=_ids(teacher.schools),
+    return _new_teacher(
+        teacher.sis_id or "",
+        teacher.teacher_number or "",
+        teacher.state_id or "",
+        teacher.title or "",
+        teacher.school or "",
+        _ids(teacher.schools),
     )
 
 
 def _staff(staff: wire.Staff | None) -> StaffInfo | None:
     if staff is None:
         return None
-    return StaffInfo(
-        staff_id=_s(staff.staff_id),
-        title=_s(staff.title),
-        department=_s(staff.department),
-        schools=_ids(staff.schools),
+    return _new_staff(
+        staff.staff_id or "", staff.title or "", staff.department or "", _ids(staff.schools)
     )
 
 
-def _contact(contact: wire.Contact | None, rows: _Rows) -> ContactInfo | None:
+def _contact(contact: wire.Contact | None) -> ContactInfo | None:
+    """Relationships without a student are left out (``_user_problems`` reports them), the
+    rest de-duplicated and sorted by student, relationship and type."""
     if contact is None:
         return None
-    links: set[StudentRelationship] = set()
-    for rel in contact.student_relationships or ():
-        if not rel.student:
-            rows.add(
-                Severity.ALERT,
-                "relationship_without_student",
-                f"The contact {rows.source_id} has a student relationship with no student id; "
-                "that relationship was skipped. Fix the contact's relationships in the SIS.",
-            )
-            continue
-        links.add(
-            StudentRelationship(
-                student_id=rel.student,
-                relationship=rows.enum("relationship", _s(rel.relationship), RELATIONSHIPS),
-                type=rows.enum("relationship type", _s(rel.type), RELATIONSHIP_TYPES),
-            )
-        )
-    return ContactInfo(
-        sis_id=_s(contact.sis_id),
-        phone=_s(contact.phone),
-        phone_type=rows.enum("phone_type", _s(contact.phone_type), PHONE_TYPES),
-        relationships=tuple(sorted(links, key=lambda r: (r.student_id, r.relationship, r.type))),
-    )
+    rels = contact.student_relationships or ()
+    links: tuple[StudentRelationship, ...] = ()
+    if len(rels) == 1:
+        rel = rels[0]
+        if rel.student:
+            links = (_new_link(rel.student, rel.relationship or "", rel.type or ""),)
+    elif rels:
+        keys = {(r.student, r.relationship or "", r.type or "") for r in rels if r.student}
+        links = tuple(_new_link(*key) for key in sorted(keys))
+    return _new_contact(contact.sis_id or "", contact.phone or "", contact.phone_type or "", links)
 
 
 def convert_section(raw: bytes, out: list[RowProblem]) -> SectionRecord | None:
-    section = _SECTION.decode(raw).data or wire.Section()
-    school_id = _s(section.school)
+    section = _SECTION.decode(raw).data or _NO_SECTION
+    if _NUL_ESCAPE in bytes(raw):
+        section = _without_nul(section)
+    school_id = section.school or ""
     if not section.id:
         _missing_id("section", out, school_id)
         return None
-    rows = _Rows("section", section.id, school_id, out)
-    if not school_id:
-        rows.add(
-            Severity.ERROR,
-            "missing_school",
-            f"The section {section.id} ({_s(section.name)!r}) belongs to no school, so it "
-            "cannot be synced. Assign it to a school in the SIS.",
-        )
-        return None
-    teacher_id = _s(section.teacher)
-    return SectionRecord(
-        source_id=section.id,
-        school_id=school_id,
-        name=rows.name_length("name", _s(section.name)),
-        sis_id=_s(section.sis_id),
-        section_number=_s(section.section_number),
-        period=_s(section.period),
-        grade=rows.enum("grade", _s(section.grade), GRADES),
-        subject=rows.enum("subject", _s(section.subject), SUBJECTS),
-        course_id=_s(section.course),
-        term_id=_s(section.term_id),
-        teacher_id=teacher_id,
-        teacher_ids=_ids([*(section.teachers or ()), teacher_id]),
-        student_ids=_ids(section.students),
+    name, grade, subject = section.name or "", section.grade or "", section.subject or ""
+    suspect = len(name) > MAX_NAME_LENGTH or grade not in GRADES or subject not in SUBJECTS
+    if suspect or not school_id:
+        rows = _Rows("section", section.id, school_id, out)
+        if not school_id:
+            rows.add(
+                Severity.ERROR,
+                "missing_school",
+                f"The section {section.id} ({name!r}) belongs to no school, so it "
+                "cannot be synced. Assign it to a school in the SIS.",
+            )
+            return None
+        rows.name_length("name", name)
+        rows.enum("grade", grade, GRADES)
+        rows.enum("subject", subject, SUBJECTS)
+    teacher_id = section.teacher or ""
+    return _new_section(
+        section.id,
+        school_id,
+        name,
+        section.sis_id or "",
+        section.section_number or "",
+        section.period or "",
+        grade,
+        subject,
+        section.course or "",
+        section.term_id or "",
+        teacher_id,
+        _ids([*section.teachers, teacher_id] if section.teachers else [teacher_id]),
+        _ids(section.students),
     )
 
 
