@@ -58,3 +58,35 @@ def test_a_page_without_a_key_cannot_be_skipped() -> None:
     assert page.key is None
     with pytest.raises(ValueError, match="cannot be skipped"):
         page.skip()
+
+
+def _codes(found: list[RawItem | RowProblem]) -> list[tuple[str, str]]:
+    return [(item.code, item.source_id) for item in found if isinstance(item, RowProblem)]
+
+
+def test_chunks_cut_a_page_by_its_items_alone() -> None:
+    items = [_raw(f"f{n:02d}") for n in range(40)]
+    chunks = list(next(_pages(items)).chunks())
+    assert len(chunks) > 1
+    assert sum(chunk.key.size for chunk in chunks) == len(items)
+    # a changed item moves only the cuts of its own chunk: the others come back the same
+    changed = [*items[:20], _raw("f20", "Changed"), *items[21:]]
+    again = {chunk.key for chunk in next(_pages(changed)).chunks()}
+    kept = {chunk.key for chunk in chunks} & again
+    assert len(kept) >= len(chunks) - 2
+
+
+def test_a_repeat_of_an_id_in_a_chunk_passed_over_is_still_a_duplicate() -> None:
+    items = [_raw(f"g{n:02d}") for n in range(40)]
+    page_items = [*items, _raw("g00")]  # g00 again at the end
+    whole = list(next(_pages(page_items)).items())
+
+    page = next(_pages(page_items))
+    first, *rest = page.chunks()
+    ids = [_item_id(raw) for raw in items[: first.key.size]]
+    assert first.follows(ids[0])
+    first.skip(ids[0], ids[-1])
+    found = [item for chunk in rest for item in chunk.items()]
+
+    assert _codes(found) == _codes(whole) == [("duplicate_id", "g00")]
+    assert not rest[0].follows(ids[-1])  # the ids passed over count as read

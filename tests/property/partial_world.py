@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from rostersync.domain.policy import Policy
 from rostersync.domain.records import (
+    ChunkKey,
     ContactInfo,
     CourseRecord,
     DistrictRecord,
@@ -43,17 +44,49 @@ PAGE_SIZE = 4
 
 
 @dataclass
+class ListChunk:
+    """The ``ItemChunk`` port over a list of items; ``order`` holds the last id read."""
+
+    listed: list[RawItem | RowProblem]
+    key: ChunkKey
+    order: list[str]
+
+    def follows(self, first_id: str) -> bool:
+        return first_id > self.order[0]
+
+    def items(self) -> Iterator[RawItem | RowProblem]:
+        for item in self.listed:
+            if isinstance(item, RawItem):
+                self.order[0] = max(self.order[0], item.source_id)
+            yield item
+
+    def skip(self, first_id: str, last_id: str) -> None:
+        assert self.follows(first_id)
+        self.order[0] = max(self.order[0], last_id)
+
+
+@dataclass
 class ListPage:
-    """The ``ItemPage`` port over a list of items."""
+    """The ``ItemPage`` port over a list of items, in chunks of two."""
 
     listed: list[RawItem | RowProblem]
     key: PageKey | None
+    order: list[str]
 
     def items(self) -> Iterator[RawItem | RowProblem]:
-        return iter(self.listed)
+        for chunk in self.chunks():
+            yield from chunk.items()
 
     def skip(self) -> None:
         assert self.key is not None
+        self.order[0] = max(self.order[0], self.key.last_id)
+
+    def chunks(self) -> Iterator[ListChunk]:
+        for start in range(0, len(self.listed), 2):
+            part = self.listed[start : start + 2]
+            raws = [item.raw if isinstance(item, RawItem) else repr(item).encode() for item in part]
+            digest = xxhash.xxh3_128_hexdigest(b"\n".join(raws))
+            yield ListChunk(part, ChunkKey(digest, len(part)), self.order)
 
 
 SCHOOLS = ("sch1", "sch2", "sch3")
@@ -226,6 +259,7 @@ class MemorySource:
         """Pages of four users (the first also holds the bad items, and has no key); a
         failing world fails halfway through the list."""
         ids = sorted(self.world.users)
+        order = [""]
         for start in range(0, max(len(ids), 1), PAGE_SIZE):
             if self.world.fails and start >= len(ids) // 2:
                 raise TransientSourceError("Users page 2 failed after retries.", 503, "/users")
@@ -235,10 +269,10 @@ class MemorySource:
                 RawItem(u, r) for u, r in zip(chunk, raws, strict=True)
             ]
             if start == 0:
-                yield ListPage([*self.world.bad_items, *items], None)
+                yield ListPage([*self.world.bad_items, *items], None, order)
             else:
                 digest = xxhash.xxh3_128_digest(b"".join(raws))
-                yield ListPage(items, PageKey(chunk[0], chunk[-1], len(chunk), digest))
+                yield ListPage(items, PageKey(chunk[0], chunk[-1], len(chunk), digest), order)
 
     def users(self) -> Iterator[UserRecord | RowProblem]:
         for page in self.user_pages():

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rostersync.domain.records import (
+    ChunkKey,
     ContactInfo,
     MappedUser,
     PageKey,
@@ -97,12 +98,28 @@ def fetches(
     return plan
 
 
+def _chunks(
+    page: list[tuple[MappedUser, bytes]],
+) -> list[tuple[ChunkKey, list[tuple[MappedUser, bytes]]]]:
+    """A page cut where an item's hash is odd (as a source cuts it, on the item alone)."""
+    cut: list[tuple[ChunkKey, list[tuple[MappedUser, bytes]]]] = []
+    part: list[tuple[MappedUser, bytes]] = []
+    for n, (user, raw) in enumerate(page, start=1):
+        part.append((user, raw))
+        if xxhash.xxh3_64_intdigest(raw) & 1 or n == len(page):
+            digest = xxhash.xxh3_128_hexdigest(b"".join(r for _, r in part))
+            cut.append((ChunkKey(digest, len(part)), part))
+            part = []
+    return cut
+
+
 def _feed(
     staging: SqliteStaging, refs: list[tuple[MappedUser, bytes]], sections: int, size: int
 ) -> tuple[int, int]:
     """Feed the users a page of ``size`` at a time, as the fetch does (a page keyed like a
-    source keys it, passed over when the staging holds it whole); (staged, skipped)."""
-    staged = skipped = 0
+    source keys it, passed over when the staging holds it whole, else chunk by chunk, each
+    passed over when the staging holds it whole); (staged, users asked about)."""
+    staged = asked = 0
     top = ""
     for start in range(0, len(refs), size):
         page = refs[start : start + size]
@@ -113,24 +130,36 @@ def _feed(
             key = PageKey(ids[0], ids[-1], len(page), digest)
         if key is not None and staging.unchanged_page(key):
             top = max(top, key.last_id)
-            skipped += 1
             continue
         whole = key is not None
-        for user, raw in page:
-            user_id = user.record.source_id
-            if user_id <= top:
-                whole = False  # listed out of order: the source reports it on the page
-            top = max(top, user_id)
-            if not staging.unchanged_user(user_id, raw):
-                staging.add_user(user)
-                staged += 1
+        chunks = _chunks(page)
+        known = staging.known_chunks([chunk_key for chunk_key, _ in chunks])
+        for chunk_key, part in chunks:
+            held = known.get(chunk_key)
+            if held is not None and held[0] > top and staging.pass_over(*held):
+                top = max(top, held[1])
+                staging.add_chunk(chunk_key, *held)
+                continue
+            clean = True
+            for user, raw in part:
+                user_id = user.record.source_id
+                if user_id <= top:
+                    clean = False  # listed out of order: the source reports it on the page
+                top = max(top, user_id)
+                asked += 1
+                if not staging.unchanged_user(user_id, raw):
+                    staging.add_user(user)
+                    staged += 1
+            whole = whole and clean
+            if clean:
+                staging.add_chunk(chunk_key, part[0][0].record.source_id, top)
         if whole and key is not None:
             staging.add_page(key)
     for n in range(sections):
         staging.add_section(
             SectionRecord(source_id=f"sec{n}", school_id=SCHOOLS[n], name=f"Section {n}")
         )
-    return staged, skipped
+    return staged, asked
 
 
 def _contents(staging: SqliteStaging) -> dict[str, object]:
@@ -296,4 +325,28 @@ def test_pages_the_last_fetch_staged_whole_are_passed_over(tmp_path: Path) -> No
             staging.finish()
         finally:
             staging.close()
-    assert seen == [(12, 0), (0, 3), (1, 2), (1, 3), (0, 4)]
+    # (staged, asked about): u05's page is read chunk by chunk; as these items' hashes cut
+    # it, u04 is a chunk of its own and is passed over, and u05-u07 are read
+    assert seen == [(12, 12), (0, 0), (1, 3), (1, 1), (0, 0)]
+
+
+def test_a_chunk_whose_range_took_in_an_item_listed_elsewhere_is_not_kept(tmp_path: Path) -> None:
+    cache = str(tmp_path / "cache.db")
+    chunk = ChunkKey("digest-of-a-c", 2)
+    staging = SqliteStaging(cache)
+    try:
+        for user_id in ("u00", "u02", "u03", "u01"):  # u01 listed last, out of order
+            user, raw = _user(user_id, 0)
+            assert not staging.unchanged_user(user_id, raw)
+            staging.add_user(user)
+            if user_id == "u02":
+                staging.add_chunk(chunk, "u00", "u02")  # staged whole: u00, u02
+        staging.finish()
+    finally:
+        staging.close()
+    staging = SqliteStaging(cache)
+    try:
+        # u01 now lies between its ids: passing over u00-u02 would keep u01 unasked
+        assert staging.known_chunks([chunk]) == {}
+    finally:
+        staging.close()

@@ -165,6 +165,14 @@ class PageKey(NamedTuple):
     digest: bytes
 
 
+class ChunkKey(NamedTuple):
+    """A run of consecutive items of a page (cut where an item's hash says so, so that a
+    change moves only the cuts around it): a digest of its items in order, and how many."""
+
+    digest: str
+    size: int
+
+
 class MappedUser(NamedTuple):
     """A user as a fetch stages it: its record, and the row problems (alerts) its mapping
     found, which the reports of the schools it belongs to show."""

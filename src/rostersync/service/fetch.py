@@ -28,6 +28,7 @@ from rostersync.domain.records import (
     CourseRecord,
     DistrictRecord,
     MappedUser,
+    RawItem,
     RowProblem,
     SchoolRecord,
     TermRecord,
@@ -127,7 +128,8 @@ def fetch_district(
 def _stage_users(source: RosterSource, staging: RosterStaging) -> tuple[int, int]:
     """Stage the users that differ from the last fetch, mapped; how many, and how many
     pages were passed over. A page the last fetch staged whole and that came back the same
-    is passed over unread; on the others, an unchanged user costs an id read and a hash."""
+    is passed over unread; so is each run of items (a chunk) of the other pages that did;
+    the rest cost an id read and a hash each, and a mapping if they changed."""
     staged = skipped = 0
     for page in source.user_pages():
         key = page.key
@@ -136,26 +138,53 @@ def _stage_users(source: RosterSource, staging: RosterStaging) -> tuple[int, int
             skipped += 1
             continue
         whole = key is not None
-        for item in page.items():
-            if isinstance(item, RowProblem):
-                staging.add_problem(item)
-                whole = False
+        chunks = list(page.chunks())
+        known = staging.known_chunks([chunk.key for chunk in chunks])
+        for chunk in chunks:
+            ids = known.get(chunk.key)
+            if ids is not None and chunk.follows(ids[0]) and staging.pass_over(*ids):
+                chunk.skip(*ids)
+                staging.add_chunk(chunk.key, *ids)
                 continue
-            user_id, raw = item
-            if staging.unchanged_user(user_id, raw):
-                continue
-            problems: list[RowProblem] = []
-            user = source.map_user(raw, problems)
-            if user is None:
-                for problem in problems:
-                    staging.add_problem(problem)
-                whole = False
-            else:
-                staging.add_user(MappedUser(user, tuple(problems)))
-                staged += 1
+            added, clean, first, last = _stage_items(source, staging, chunk.items())
+            staged += added
+            whole = whole and clean
+            if clean and first:
+                staging.add_chunk(chunk.key, first, last)
         if whole and key is not None:
             staging.add_page(key)
     return staged, skipped
+
+
+def _stage_items(
+    source: RosterSource, staging: RosterStaging, items: Iterable[RawItem | RowProblem]
+) -> tuple[int, bool, str, str]:
+    """Stage what changed among ``items``: how many users were staged, whether every item
+    is a staged user (no problem of the list, no user that could not be mapped), and the
+    first and last ids."""
+    staged = 0
+    clean = True
+    first = last = ""
+    for item in items:
+        if isinstance(item, RowProblem):
+            staging.add_problem(item)
+            clean = False
+            continue
+        user_id, raw = item
+        first = first or user_id
+        last = user_id
+        if staging.unchanged_user(user_id, raw):
+            continue
+        problems: list[RowProblem] = []
+        user = source.map_user(raw, problems)
+        if user is None:
+            for problem in problems:
+                staging.add_problem(problem)
+            clean = False
+        else:
+            staging.add_user(MappedUser(user, tuple(problems)))
+            staged += 1
+    return staged, clean, first, last
 
 
 def _stranded_contacts(staging: RosterStaging, unknown: list[tuple[str, str]]) -> list[RowProblem]:

@@ -13,6 +13,7 @@ from typing import Protocol
 from rostersync.domain.changes import Change, ChangeSet
 from rostersync.domain.partial import Scope
 from rostersync.domain.records import (
+    ChunkKey,
     CourseRecord,
     DistrictRecord,
     MappedUser,
@@ -59,6 +60,28 @@ class ItemPage(Protocol):
 
     def skip(self) -> None:
         """Pass over the page without reading its items (one the caller already holds)."""
+        ...
+
+    def chunks(self) -> Iterator[ItemChunk]:
+        """The page as runs of items, in order (instead of ``items``), each of which may be
+        passed over on its own."""
+        ...
+
+
+class ItemChunk(Protocol):
+    """A run of consecutive items of a page."""
+
+    @property
+    def key(self) -> ChunkKey: ...
+
+    def follows(self, first_id: str) -> bool:
+        """Whether a run starting at ``first_id`` would come after every id read so far."""
+        ...
+
+    def items(self) -> Iterator[RawItem | RowProblem]: ...
+
+    def skip(self, first_id: str, last_id: str) -> None:
+        """Pass over the run, known (from an earlier fetch) to hold these ids in order."""
         ...
 
 
@@ -325,6 +348,21 @@ class RosterStaging(Protocol):
 
     def add_page(self, key: PageKey) -> None:
         """The page of this key was staged whole (each item unchanged or added)."""
+        ...
+
+    def known_chunks(self, keys: list[ChunkKey]) -> dict[ChunkKey, tuple[str, str]]:
+        """Of these runs of items, those the last fetch staged whole, with their first and
+        last ids."""
+        ...
+
+    def pass_over(self, first_id: str, last_id: str) -> bool:
+        """Keep the staged users from ``first_id`` to ``last_id`` as they are (a run of
+        items that came back the same), in place of ``unchanged_user`` for each; False
+        (nothing kept) when that cannot be done in the source's order."""
+        ...
+
+    def add_chunk(self, key: ChunkKey, first_id: str, last_id: str) -> None:
+        """The run of this key, holding these ids, was staged whole."""
         ...
 
     def add_user(self, user: MappedUser) -> None:

@@ -44,7 +44,7 @@ import xxhash
 from sqlalchemy.engine import make_url
 
 from rostersync.domain.partial import Scope
-from rostersync.domain.records import MappedUser, PageKey, RowProblem, SectionRecord
+from rostersync.domain.records import ChunkKey, MappedUser, PageKey, RowProblem, SectionRecord
 from rostersync.domain.roster import placement
 from rostersync.storage import staging_sql as q
 from rostersync.storage.staging_merge import PreviousUsers
@@ -141,12 +141,36 @@ class SqliteStaging:
         if not previous.skip(key.first_id, key.last_id):
             return False
         self.add_page(key)
+        if self._keep:  # and its chunks, for a fetch that finds it changed
+            self._db.execute(q.CHUNKS_OF_PAGE, (key.first_id, key.last_id))
         return True
 
     def add_page(self, key: PageKey) -> None:
         """A page staged whole, kept with the cache for the next fetch."""
         if self._keep:
             self._add("pages", tuple(key))
+
+    def known_chunks(self, keys: list[ChunkKey]) -> dict[ChunkKey, tuple[str, str]]:
+        """Of these chunks, those the last fetch staged whole, with their first and last ids
+        (none without a previous fetch to merge into)."""
+        if self._previous is None or not keys:
+            return {}
+        digests = json.dumps([key.digest for key in keys])
+        return {
+            ChunkKey(digest, size): (first, last)
+            for digest, size, first, last in self._db.execute(q.KNOWN_CHUNKS, (digests,))
+        }
+
+    def pass_over(self, first_id: str, last_id: str) -> bool:
+        """Keep the stored users from ``first_id`` to ``last_id`` as they are (see
+        ``PreviousUsers.skip``)."""
+        return self._previous is not None and self._previous.skip(first_id, last_id)
+
+    def add_chunk(self, key: ChunkKey, first_id: str, last_id: str) -> None:
+        """A chunk staged whole, kept with the cache for the next fetch (if its ids are still
+        exactly its items at the end of the fetch)."""
+        if self._keep:
+            self._add("chunks", (key.digest, key.size, first_id, last_id))
 
     def add_user(self, user: MappedUser) -> None:
         """A user (its record and its mapping problems), under the schools it belongs to
@@ -200,7 +224,7 @@ class SqliteStaging:
                 _run(db, q.MERGE_INDEXES)
             _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS, *q.FIND_UNKNOWN))
         if self._keep:
-            _run_all(db, (*q.SECTIONS_SEEN, q.FLAGGED_IN, q.PAGES_CHECKED))
+            _run_all(db, (*q.SECTIONS_SEEN, q.FLAGGED_IN, q.PAGES_CHECKED, *q.CHUNKS_CHECKED))
         _run(db, q.FETCH_INDEXES)
         db.execute("COMMIT")
         if self._keep:

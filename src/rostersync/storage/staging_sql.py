@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # Bump when what is stored per user changes (its placement rules, the hash): a cache of
 # another version is thrown away and rebuilt by a full fetch.
-CACHE_VERSION = "6"
+CACHE_VERSION = "7"
 
 USER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,6 +33,9 @@ CREATE TABLE IF NOT EXISTS sections_seen (school TEXT NOT NULL, id TEXT NOT NULL
 CREATE TABLE IF NOT EXISTS school_checks (school TEXT PRIMARY KEY, digest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (first_id TEXT PRIMARY KEY, last_id TEXT NOT NULL,
                                   size INTEGER NOT NULL, digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS chunks (digest TEXT PRIMARY KEY, size INTEGER NOT NULL,
+                                   first_id TEXT NOT NULL, last_id TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ix_chunks_first ON chunks (first_id);
 """
 # Made after the first load of a file (faster than maintaining them row by row), then kept.
 # The reads by school need the first four; a kept cache also needs the merge's: ``ix_users_h``
@@ -56,6 +59,8 @@ CREATE TABLE f.problems (seq INTEGER PRIMARY KEY, school TEXT NOT NULL, blob BLO
 CREATE TABLE f.changed (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE f.gone (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE f.old_h (id TEXT PRIMARY KEY, h INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE f.chunks (digest TEXT PRIMARY KEY, size INTEGER NOT NULL, first_id TEXT NOT NULL,
+                       last_id TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE f.digest_delta (school TEXT NOT NULL, kind INTEGER NOT NULL, n INTEGER NOT NULL,
                              low INTEGER NOT NULL, high INTEGER NOT NULL);
 CREATE TABLE f.old_direct (school TEXT NOT NULL, user_id TEXT NOT NULL, roles INTEGER NOT NULL);
@@ -84,6 +89,7 @@ INSERTS = {
     "gone": "INSERT OR IGNORE INTO f.gone VALUES (?)",
     "old_h": "INSERT OR IGNORE INTO f.old_h VALUES (?, ?)",
     "pages": "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)",
+    "chunks": "INSERT OR REPLACE INTO f.chunks VALUES (?, ?, ?, ?)",
 }
 SCHOOL_USERS = """
 SELECT u.id, u.blob FROM direct d JOIN users u ON u.id = d.user_id WHERE d.school = ?1
@@ -299,3 +305,18 @@ PAGES_CHECKED = """
 DELETE FROM pages
  WHERE size != (SELECT count(*) FROM users WHERE id BETWEEN pages.first_id AND pages.last_id)
 """
+
+# Runs of users (chunks) a fetch staged whole, kept for the next fetch like the pages, and
+# carried over with a page passed over whole.
+KNOWN_CHUNKS = """
+SELECT digest, size, first_id, last_id FROM chunks WHERE digest IN (SELECT value FROM json_each(?))
+"""
+CHUNKS_OF_PAGE = """
+INSERT OR REPLACE INTO f.chunks
+SELECT digest, size, first_id, last_id FROM chunks WHERE first_id >= ? AND last_id <= ?
+"""
+CHUNKS_CHECKED = (
+    "DELETE FROM chunks",
+    """INSERT INTO chunks SELECT c.digest, c.size, c.first_id, c.last_id FROM f.chunks c
+ WHERE c.size = (SELECT count(*) FROM users WHERE id BETWEEN c.first_id AND c.last_id)""",
+)

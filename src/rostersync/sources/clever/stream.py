@@ -16,7 +16,7 @@ from typing import Generic, Protocol, TypeVar
 import msgspec
 import xxhash
 
-from rostersync.domain.records import PageKey, RowProblem, Severity
+from rostersync.domain.records import ChunkKey, PageKey, RowProblem, Severity
 from rostersync.sources.clever.wire import loose_id
 
 
@@ -60,6 +60,10 @@ def item_pages(
         yield RawPage(items, entity, convert, identify, order)
 
 
+# An item whose hash has these low bits all set closes a chunk: 16 items on average.
+CHUNK_MASK = 15
+
+
 class RawPage(Generic[R]):
     """One page of raw items (the ``ItemPage`` port)."""
 
@@ -78,6 +82,10 @@ class RawPage(Generic[R]):
         self._order = order
         self._key: PageKey | None = None
         self._keyed = False
+        # The ids yielded from the page so far, and the chunks passed over unread (first
+        # and last id, item range): read only if a later item may repeat one of their ids.
+        self._seen: set[str] = set()
+        self._passed: list[tuple[str, str, int, int]] = []
 
     @property
     def key(self) -> PageKey | None:
@@ -88,12 +96,89 @@ class RawPage(Generic[R]):
         return self._key
 
     def items(self) -> Iterator[R | RowProblem]:
-        return _page_records(self._items, self._entity, self._convert, self._order)
+        return self._records(0, len(self._items))
 
     def skip(self) -> None:
         if self.key is None:
             raise ValueError("A page without a key cannot be skipped: its items must be read.")
         self._order.last_id = max(self._order.last_id, self.key.last_id)
+
+    def chunks(self) -> Iterator[RawChunk[R]]:
+        """The page cut into chunks, in order: an item ends one where its hash says so
+        (``CHUNK_MASK``), so that a changed, added or removed item moves only its own
+        chunk's cuts, and the chunks around it come back the same."""
+        items = self._items
+        hash_of = xxhash.xxh3_64_intdigest
+        ends = [i + 1 for i, raw in enumerate(items) if hash_of(raw) & CHUNK_MASK == CHUNK_MASK]
+        if not ends or ends[-1] != len(items):
+            ends.append(len(items))
+        start = 0
+        for end in ends:
+            digest = xxhash.xxh3_128_hexdigest(b"".join(items[start:end]))
+            yield RawChunk(self, start, end, ChunkKey(digest, end - start))
+            start = end
+
+    def _records(self, start: int, end: int) -> Iterator[R | RowProblem]:
+        order, seen, entity = self._order, self._seen, self._entity
+        for raw in self._items[start:end]:
+            problems: list[RowProblem] = []
+            record = convert_one(raw, entity, self._convert, problems)
+            if record is not None:
+                record_id = record.source_id
+                last_id = order.last_id
+                if last_id and record_id <= last_id and self._passed:
+                    self._reveal(record_id)
+                if record_id in seen or record_id == last_id:
+                    problems[:] = [_duplicate(entity, record_id, problems)]
+                    record = None
+                else:
+                    if last_id and record_id < last_id:
+                        problems.append(_out_of_order(entity, record_id, last_id))
+                    seen.add(record_id)
+                    order.last_id = max(last_id, record_id)
+            yield from problems
+            if record is not None:
+                yield record
+
+    def _pass(self, start: int, end: int, first_id: str, last_id: str) -> None:
+        self._passed.append((first_id, last_id, start, end))
+        self._order.last_id = max(self._order.last_id, last_id)
+
+    def _reveal(self, record_id: str) -> None:
+        """Read the ids of the chunks passed over whose range holds ``record_id``, so that a
+        repeat of one of them is caught as if they had been read."""
+        keep = []
+        for passed in self._passed:
+            first_id, last_id, start, end = passed
+            if first_id <= record_id <= last_id:
+                self._seen.update(self._identify(raw) for raw in self._items[start:end])
+            else:
+                keep.append(passed)
+        self._passed = keep
+
+
+class RawChunk(Generic[R]):
+    """A run of a page's items (the ``ItemChunk`` port)."""
+
+    def __init__(self, page: RawPage[R], start: int, end: int, key: ChunkKey) -> None:
+        self._page = page
+        self._start = start
+        self._end = end
+        self.key = key
+
+    def follows(self, first_id: str) -> bool:
+        """Whether a chunk starting at ``first_id`` comes after every id yielded so far
+        (only then may it be passed over)."""
+        return first_id > self._page._order.last_id
+
+    def items(self) -> Iterator[R | RowProblem]:
+        return self._page._records(self._start, self._end)
+
+    def skip(self, first_id: str, last_id: str) -> None:
+        """Pass over the chunk, known to hold the ids from ``first_id`` to ``last_id``."""
+        if not self.follows(first_id):
+            raise ValueError("A chunk that does not follow the ids already read must be read.")
+        self._page._pass(self._start, self._end, first_id, last_id)
 
 
 def _key(items: list[msgspec.Raw], identify: Callable[[bytes], str], after: str) -> PageKey | None:
