@@ -44,7 +44,7 @@ def records(
     """Yield each page's records (and problems) before the next page is fetched."""
     order = _Order()
     for items in pages:
-        yield from _page_records(items, entity, convert, order)
+        yield from RawPage(items, entity, convert, _unread, order).items()
 
 
 def item_pages(
@@ -181,6 +181,11 @@ class RawChunk(Generic[R]):
         self._page._pass(self._start, self._end, first_id, last_id)
 
 
+def _unread(raw: bytes) -> str:
+    """For a page that is only read whole: no key, no chunk to pass over."""
+    return ""
+
+
 def _key(items: list[msgspec.Raw], identify: Callable[[bytes], str], after: str) -> PageKey | None:
     """The page's key: the ids of its first and last items, its size, and a digest of its
     items in order (JSON values, so their concatenation splits back one way only). ``None``
@@ -192,29 +197,6 @@ def _key(items: list[msgspec.Raw], identify: Callable[[bytes], str], after: str)
         return None
     digest = xxhash.xxh3_128_digest(b"".join(items))
     return PageKey(first, last, len(items), digest)
-
-
-def _page_records(
-    items: list[msgspec.Raw], entity: str, convert: Convert[R], order: _Order
-) -> Iterator[R | RowProblem]:
-    page_ids: set[str] = set()
-    for raw in items:
-        problems: list[RowProblem] = []
-        record = convert_one(raw, entity, convert, problems)
-        if record is not None:
-            record_id = record.source_id
-            last_id = order.last_id
-            if record_id in page_ids or record_id == last_id:
-                problems[:] = [_duplicate(entity, record_id, problems)]
-                record = None
-            else:
-                if last_id and record_id < last_id:
-                    problems.append(_out_of_order(entity, record_id, last_id))
-                page_ids.add(record_id)
-                order.last_id = max(last_id, record_id)
-        yield from problems
-        if record is not None:
-            yield record
 
 
 def convert_one(
