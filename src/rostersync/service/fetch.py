@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
+from itertools import chain, filterfalse
+from operator import attrgetter
 from typing import TypeVar
 
 from rostersync.domain.partial import Scope, build_school_part
@@ -234,19 +236,24 @@ def _school_problems(
     mapped: list[RowProblem],
     built: list[RowProblem],
 ) -> list[RowProblem]:
-    problems = list(staged) if staged is not None else fetched.staging.problems(school_source_id)
-    problems += fetched.unplaced
-    problems += [
+    found = staged if staged is not None else fetched.staging.problems(school_source_id)
+    own = [
         p if p.school_id else replace(p, school_id=school_source_id)
         for p in problems_for_school(mapped, school_source_id)
     ]
-    problems += problems_for_school(built, school_source_id)
-    return district_first(problems)
+    parts = (found, fetched.unplaced, own, problems_for_school(built, school_source_id))
+    # ``district_first`` of the parts joined, without a Python loop over the district-wide
+    # problems (thousands, the same for every school): filtered in C, part by part.
+    first = list(chain.from_iterable(filterfalse(_TIED, part) for part in parts))
+    return first + list(chain.from_iterable(filter(_TIED, part) for part in parts))
+
+
+_TIED = attrgetter("school_id")
 
 
 def district_first(problems: list[RowProblem]) -> list[RowProblem]:
     """The problems tied to no school, then the others, each in the order found."""
-    return [p for p in problems if not p.school_id] + [p for p in problems if p.school_id]
+    return [*filterfalse(_TIED, problems), *filter(_TIED, problems)]
 
 
 def problems_for_school(problems: Iterable[RowProblem], school_source_id: str) -> list[RowProblem]:
