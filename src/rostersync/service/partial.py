@@ -33,7 +33,7 @@ from rostersync.service.evaluate import (
     SchoolVerdict,
     conclude,
 )
-from rostersync.service.fetch import FetchedDistrict, school_roster_part
+from rostersync.service.fetch import FetchedDistrict, SharedProblems, school_roster_part
 from rostersync.service.model import RunRecord, SkipCheck
 from rostersync.service.ports import UnitOfWork
 from rostersync.service.unchanged import verified
@@ -54,9 +54,11 @@ def evaluate_part(
     fetched: FetchedDistrict,
     staged: list[RowProblem],
     check: InputCheck,
+    shared: SharedProblems | None = None,
 ) -> RunRecord | None:
     """Evaluate the school from its scope in one transaction, as ``evaluate_school`` would
-    whole; ``None`` (nothing written) if its stored roster is not the previous fetch's."""
+    whole; ``None`` (nothing written) if its stored roster is not the previous fetch's.
+    ``shared``: the fetch's ``shared_problems``, when the caller split them once."""
     school = verdict.school
     previous = fetched.staging.previous_check(school.source_id)
     policy = verdict.config.policy
@@ -70,7 +72,7 @@ def evaluate_part(
         # Built here, once the stored roster is known to be the previous fetch's: a few
         # hundred rows, not worth building for nothing.
         scope = fetched.staging.school_scope(school.source_id)
-        desired, problems = school_roster_part(fetched, school.source_id, staged, scope)
+        desired, problems = school_roster_part(fetched, school.source_id, staged, scope, shared)
         current = uow.load_roster_part(school.id, scope)
         change_set = diff(current, desired)
         # The verified run's counts are the stored roster's: that run wrote or found them.
