@@ -16,6 +16,7 @@ from rostersync.domain.records import RowProblem
 from rostersync.domain.roster import SchoolRoster
 from rostersync.domain.state import (
     Outcome,
+    SchoolStatus,
     Transition,
     on_hold,
     on_success,
@@ -82,9 +83,7 @@ def evaluate_school(
             current.counts,
             desired.counts,
         )
-        run = conclude(services, uow, verdict, school, now, problems, judged)
-        if check is not None:
-            store_check(uow, school, run, check, before)
+        run = conclude(services, uow, verdict, school, now, problems, judged, check, before)
         uow.commit()
     services.checkpoint("after_commit")
     return run
@@ -110,9 +109,12 @@ def conclude(
     now: datetime,
     problems: list[RowProblem],
     judged: Judged,
+    check: InputCheck | None = None,
+    before: int = 0,
 ) -> RunRecord:
     """Hold or apply the judged school in the open transaction: the run, the status, the
-    hold email."""
+    hold email; with ``check``, the input check (``store_check``; ``before``: the roster
+    total the transaction found)."""
     change_set = judged.change_set
     base = new_run(verdict, school, now, problems, change_set)
     if judged.hold_kind is not None:
@@ -128,7 +130,7 @@ def conclude(
     else:
         transition = on_success(school.status, now)
         run = _apply(services, uow, school, base, judged)
-    _save(services, uow, school, transition, run, change_set)
+    _save(services, uow, school, transition, run, change_set, check, before)
     return run
 
 
@@ -152,15 +154,20 @@ def _apply(
 
 
 def store_check(
-    uow: UnitOfWork, school: SchoolRow, run: RunRecord, check: InputCheck, before: int
+    uow: UnitOfWork,
+    school: SchoolRow,
+    status: SchoolStatus,
+    run: RunRecord,
+    check: InputCheck,
+    before: int,
 ) -> None:
-    """Keep the digest of a roster that now matches its inputs; forget it on a hold."""
+    """Save the school's status, keeping the digest of a roster that now matches its inputs
+    (forgetting it on a hold), in one statement."""
     if run.outcome is Outcome.HELD:
-        uow.save_input_check(school.id, None, 0)
+        uow.save_checked_status(school.id, status, None)
         check.stamps.observe(before, before)
         return
-    after = uow.roster_total(school.district_id)
-    uow.save_input_check(school.id, check.digest, after)
+    after = uow.save_checked_status(school.id, status, check.digest)
     check.stamps.observe(before, after)
     check.stamps.verified[school.id] = check.digest
 
@@ -227,8 +234,13 @@ def _save(
     transition: Transition,
     run: RunRecord,
     change_set: ChangeSet | None,
+    check: InputCheck | None = None,
+    before: int = 0,
 ) -> None:
-    uow.save_status(school.id, transition.status)
+    if check is None:
+        uow.save_status(school.id, transition.status)
+    else:
+        store_check(uow, school, transition.status, run, check, before)
     if transition.hold_entered and transition.status.hold_kind is not None:
         message = hold_email(
             services, uow, school, transition, run, change_set, previous=school.status.hold_kind

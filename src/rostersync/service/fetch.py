@@ -31,6 +31,7 @@ from rostersync.domain.records import (
     RawItem,
     RowProblem,
     SchoolRecord,
+    Severity,
     TermRecord,
     UserRecord,
 )
@@ -227,10 +228,15 @@ def school_roster(
 
 
 def school_roster_part(
-    fetched: FetchedDistrict, school_source_id: str, staged: list[RowProblem], scope: Scope
+    fetched: FetchedDistrict,
+    school_source_id: str,
+    staged: list[RowProblem],
+    scope: Scope,
+    shared: SharedProblems | None = None,
 ) -> tuple[SchoolRoster, list[RowProblem]]:
     """``school_roster`` restricted to ``scope`` (``domain.partial``), with the same row
-    problems; only the school's users in scope or with problems of their own are read."""
+    problems; only the school's users in scope or with problems of their own are read.
+    ``shared``: ``shared_problems(fetched)``, split once for every school of the fetch."""
     staging = fetched.staging
     users, mapped = _records(staging.school_users_part(school_source_id, scope))
     roster, built = build_school_part(
@@ -240,10 +246,11 @@ def school_roster_part(
         staging.school_sections(school_source_id),
         fetched.terms,
         fetched.courses,
-        fetched.unknown,
+        (_UNKNOWN,),
         scope,
     )
-    return roster, _school_problems(fetched, school_source_id, staged, mapped, built)
+    shared = shared if shared is not None else shared_problems(fetched)
+    return roster, _part_problems(shared, school_source_id, staged, mapped, built)
 
 
 def _records(staged: Iterable[MappedUser]) -> tuple[list[UserRecord], list[RowProblem]]:
@@ -265,17 +272,77 @@ def _school_problems(
 ) -> list[RowProblem]:
     problems = list(staged) if staged is not None else fetched.staging.problems(school_source_id)
     problems += fetched.unplaced
-    problems += [
+    problems += _mapped_problems(mapped, school_source_id)
+    problems += problems_for_school(built, school_source_id)
+    return district_first(problems)
+
+
+def _mapped_problems(mapped: list[RowProblem], school_source_id: str) -> list[RowProblem]:
+    """Users' mapping problems shown by the school, as its own."""
+    return [
         p if p.school_id else replace(p, school_id=school_source_id)
         for p in problems_for_school(mapped, school_source_id)
     ]
-    problems += problems_for_school(built, school_source_id)
-    return district_first(problems)
 
 
 def district_first(problems: list[RowProblem]) -> list[RowProblem]:
     """The problems tied to no school, then the others, each in the order found."""
     return [p for p in problems if not p.school_id] + [p for p in problems if p.school_id]
+
+
+@dataclass(frozen=True, slots=True)
+class SharedProblems:
+    """The fetch's district-wide problem lists, the same for every school (``unplaced``, and
+    ``unknown``: thousands at R1M), each split once into those tied to no school (``*_free``)
+    and the others, so a school's problems are put together without a pass over them."""
+
+    unplaced_free: list[RowProblem]
+    unplaced_tied: list[RowProblem]
+    unknown_free: list[RowProblem]
+    unknown_tied: list[RowProblem]
+
+
+def shared_problems(fetched: FetchedDistrict) -> SharedProblems:
+    unplaced, unknown = fetched.unplaced, fetched.unknown
+    return SharedProblems(
+        [p for p in unplaced if not p.school_id],
+        [p for p in unplaced if p.school_id],
+        [p for p in unknown if not p.school_id],
+        [p for p in unknown if p.school_id],
+    )
+
+
+def _part_problems(
+    shared: SharedProblems,
+    school_source_id: str,
+    staged: list[RowProblem],
+    mapped: list[RowProblem],
+    built: list[RowProblem],
+) -> list[RowProblem]:
+    """``_school_problems`` for ``built`` holding ``_UNKNOWN`` where the fetch's unknown
+    problems go: ``district_first`` of the same parts in the same order, the shared lists
+    taken as split once (``shared``) instead of filtered again for every school."""
+    at = next(i for i, p in enumerate(built) if p is _UNKNOWN)
+    before = problems_for_school(built[:at], school_source_id)
+    after = problems_for_school(built[at + 1 :], school_source_id)
+    own = _mapped_problems(mapped, school_source_id)
+    problems = [p for p in staged if not p.school_id]
+    problems += shared.unplaced_free
+    problems += [p for p in own if not p.school_id]
+    problems += [p for p in before if not p.school_id]
+    problems += shared.unknown_free
+    problems += [p for p in after if not p.school_id]
+    problems += [p for p in staged if p.school_id]
+    problems += shared.unplaced_tied
+    problems += [p for p in own if p.school_id]
+    problems += [p for p in before if p.school_id]
+    problems += problems_for_school(shared.unknown_tied, school_source_id)
+    problems += [p for p in after if p.school_id]
+    return problems
+
+
+# Stands for the fetch's unknown-student problems in a part's build (``_part_problems``).
+_UNKNOWN = RowProblem(Severity.ERROR, "", "", "", "")
 
 
 def problems_for_school(problems: Iterable[RowProblem], school_source_id: str) -> list[RowProblem]:

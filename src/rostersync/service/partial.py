@@ -25,17 +25,16 @@ from rostersync.domain.changes import diff
 from rostersync.domain.partial import counts_after, part_configuration_findings
 from rostersync.domain.policy import hold_kind_of, removal_findings
 from rostersync.domain.records import RowProblem
+from rostersync.errors import NotFoundError
 from rostersync.service.context import Services
 from rostersync.service.evaluate import (
     InputCheck,
     Judged,
     SchoolVerdict,
     conclude,
-    fresh_school,
-    store_check,
 )
-from rostersync.service.fetch import FetchedDistrict, school_roster_part
-from rostersync.service.model import RunRecord, SchoolRow, SkipCheck
+from rostersync.service.fetch import FetchedDistrict, SharedProblems, school_roster_part
+from rostersync.service.model import RunRecord, SkipCheck
 from rostersync.service.ports import UnitOfWork
 from rostersync.service.unchanged import verified
 
@@ -55,24 +54,25 @@ def evaluate_part(
     fetched: FetchedDistrict,
     staged: list[RowProblem],
     check: InputCheck,
+    shared: SharedProblems | None = None,
 ) -> RunRecord | None:
     """Evaluate the school from its scope in one transaction, as ``evaluate_school`` would
-    whole; ``None`` (nothing written) if its stored roster is not the previous fetch's."""
+    whole; ``None`` (nothing written) if its stored roster is not the previous fetch's.
+    ``shared``: the fetch's ``shared_problems``, when the caller split them once."""
     school = verdict.school
     previous = fetched.staging.previous_check(school.source_id)
     policy = verdict.config.policy
     now = services.clock.now()
     with services.store.unit_of_work() as uow:
         uow.lock_district(school.district_id)
-        school = fresh_school(uow, school.id)
-        before = uow.roster_total(school.district_id)
-        last = None if previous is None else _verified(uow, school, previous, check, before)
-        if last is None:
+        last, before = _part_check(uow, school.id)
+        school = last.school
+        if previous is None or not verified(last, previous, before, check.stamps):
             return None
         # Built here, once the stored roster is known to be the previous fetch's: a few
         # hundred rows, not worth building for nothing.
         scope = fetched.staging.school_scope(school.source_id)
-        desired, problems = school_roster_part(fetched, school.source_id, staged, scope)
+        desired, problems = school_roster_part(fetched, school.source_id, staged, scope, shared)
         current = uow.load_roster_part(school.id, scope)
         change_set = diff(current, desired)
         # The verified run's counts are the stored roster's: that run wrote or found them.
@@ -94,25 +94,17 @@ def evaluate_part(
             lambda: counts,
             lambda: counts_after(counts, change_set),
         )
-        run = conclude(services, uow, verdict, school, now, problems, judged)
-        store_check(uow, school, run, check, before)
+        run = conclude(services, uow, verdict, school, now, problems, judged, check, before)
         uow.commit()
     services.checkpoint("after_commit")
     return run
 
 
-def _verified(
-    uow: UnitOfWork, school: SchoolRow, digest: str, check: InputCheck, total: int
-) -> SkipCheck | None:
-    """The school's check, if its stored roster is the one its last run verified for the
-    inputs of ``digest`` and nothing outside this run applied since (as for a skip)."""
-    last = uow.last_run_outline(school.id)
-    found = SkipCheck(
-        school=school,
-        input_check=uow.input_check(school.id),
-        last_run_id=last.id if last is not None else None,
-        last_outcome=last.outcome if last is not None else None,
-        last_counts=last.counts if last is not None else {},
-        problems_from=None,
-    )
-    return found if verified(found, digest, total, check.stamps) else None
+def _part_check(uow: UnitOfWork, school_id: str) -> tuple[SkipCheck, int]:
+    """The school's check (as a skip reads it) and the district's roster total, in one read:
+    whether its stored roster is the one its last run verified for the inputs of the
+    previous fetch, and nothing outside this run applied since (``unchanged.verified``)."""
+    found = uow.part_check(school_id)
+    if found is None:
+        raise NotFoundError(f"School {school_id} disappeared from the store during the sync.")
+    return found

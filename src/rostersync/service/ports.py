@@ -210,6 +210,18 @@ class UnitOfWork(Protocol):
         """Store (or, with ``None``, forget) the digest the school's roster was verified at."""
         ...
 
+    def save_checked_status(self, school_id: str, status: SchoolStatus, digest: str | None) -> int:
+        """``save_status`` and ``save_input_check`` at once, the digest stamped with the
+        district's roster total as this transaction leaves it (``None``: forget the digest);
+        returns that total."""
+        ...
+
+    def part_check(self, school_id: str) -> tuple[SkipCheck, int] | None:
+        """What a per-record evaluation asks first, in one read: the school, its input check
+        and its last run's header (a ``SkipCheck`` whose ``problems_from`` is ``None``), and
+        the district's roster total; ``None`` if there is no such school."""
+        ...
+
     # runs
     def add_run(self, run: RunRecord, held: ChangeSet | None = None) -> None:
         """Store a run; a held run also stores its change set for review and approval."""

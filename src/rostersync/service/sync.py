@@ -26,9 +26,11 @@ from rostersync.service.evaluate import (
 )
 from rostersync.service.fetch import (
     FetchedDistrict,
+    SharedProblems,
     district_breakage,
     fetch_district,
     school_roster,
+    shared_problems,
 )
 from rostersync.service.model import DistrictConfig, Plan, RunRecord, SchoolRow
 from rostersync.service.outbox import deliver_pending
@@ -239,6 +241,7 @@ def _evaluate_targets(
 ) -> None:
     broken = district_breakage(fetched.district)
     runs = result.runs
+    shared = shared_problems(fetched)  # once for every school evaluated in part
     for school in _targets(services, config, refs):
         verdict = SchoolVerdict(
             config=config,
@@ -263,7 +266,7 @@ def _evaluate_targets(
                 record_failure(services, verdict, message, fatal=True, rule="school_unshared")
             )
         else:
-            runs.append(_evaluate_one(services, verdict, fetched, inputs, skips, result))
+            runs.append(_evaluate_one(services, verdict, fetched, inputs, skips, result, shared))
 
 
 def _evaluate_one(
@@ -273,6 +276,7 @@ def _evaluate_one(
     inputs: Inputs,
     skips: UnchangedRuns,
     result: SyncResult,
+    shared: SharedProblems,
 ) -> RunRecord:
     """Skip the school if its inputs did not change since it was verified; else check it:
     from the rows its changes reach when it can (``service.partial``), else whole."""
@@ -291,7 +295,7 @@ def _evaluate_one(
     skips.flush()  # the school's own transaction comes next
     check = InputCheck(digest, skips.stamps)
     if partial_possible(fetched, school.source_id, inputs.rules):
-        run = evaluate_part(services, verdict, fetched, staged, check)
+        run = evaluate_part(services, verdict, fetched, staged, check, shared)
         if run is not None:
             result.partial += 1
             return run

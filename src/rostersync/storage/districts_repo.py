@@ -148,7 +148,7 @@ class DistrictsRepo:
         return _school_from_row(row._mapping)
 
     def save_status(self, school_id: str, status: SchoolStatus) -> None:
-        stmt = update(schools).where(schools.c.id == school_id).values(_status_columns(status))
+        stmt = update(schools).where(schools.c.id == school_id).values(status_columns(status))
         if self._conn.execute(stmt).rowcount == 0:
             raise NotFoundError(
                 f"There is no school with id {school_id!r}; its status was not saved. "
@@ -162,10 +162,10 @@ class DistrictsRepo:
         stmt = (
             update(schools)
             .where(schools.c.id == bindparam("b_id"))
-            .values({name: bindparam(f"b_{name}") for name in _STATUS_COLUMNS})
+            .values({name: bindparam(f"b_{name}") for name in STATUS_COLUMNS})
         )
         rows = [
-            {"b_id": school_id, **{f"b_{k}": v for k, v in _status_columns(status).items()}}
+            {"b_id": school_id, **{f"b_{k}": v for k, v in status_columns(status).items()}}
             for school_id, status in statuses
         ]
         updated = self._conn.execute(stmt, rows).rowcount
@@ -226,7 +226,7 @@ def _school_from_row(row: Mapping[Any, Any]) -> SchoolRow:
     )
 
 
-_STATUS_COLUMNS = (
+STATUS_COLUMNS = (
     "state",
     "hold_kind",
     "hold_since",
@@ -236,7 +236,7 @@ _STATUS_COLUMNS = (
 )
 
 
-def _status_columns(status: SchoolStatus) -> dict[str, Any]:
+def status_columns(status: SchoolStatus) -> dict[str, Any]:
     return {
         "state": status.state.value,
         "hold_kind": status.hold_kind.value if status.hold_kind is not None else None,

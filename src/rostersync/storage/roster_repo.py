@@ -20,13 +20,16 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Boolean, Connection, String, Update, bindparam, case, null, select, update
 
 from rostersync.domain.changes import ChangeSet
 from rostersync.domain.partial import Scope
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
+from rostersync.domain.state import SchoolStatus
+from rostersync.errors import NotFoundError
 from rostersync.service.model import SchoolRow
 from rostersync.service.ports import Checkpoint
+from rostersync.storage.districts_repo import STATUS_COLUMNS, status_columns
 from rostersync.storage.roster_copy import CopyWrite, by_copy
 from rostersync.storage.roster_plan import plan_changes
 from rostersync.storage.roster_sql import SCHOOL_TABLES, Write, roster_writes, sql
@@ -133,12 +136,11 @@ class RosterRepo:
 
     def roster_total(self, district_id: str) -> int:
         """The sum of the district's roster versions (kept by ``apply_changes``)."""
-        total = select(districts.c.roster_total).where(districts.c.id == district_id)
-        return int(self._conn.execute(total).scalar_one_or_none() or 0)
+        total = self._conn.execute(_TOTAL, {"b_district_id": district_id}).scalar_one_or_none()
+        return int(total or 0)
 
     def input_check(self, school_id: str) -> tuple[str, int] | None:
-        stmt = select(schools.c.input_digest, schools.c.digest_stamp)
-        row = self._conn.execute(stmt.where(schools.c.id == school_id)).first()
+        row = self._conn.execute(_INPUT_CHECK, {"b_school_id": school_id}).first()
         if row is None or row.input_digest is None or row.digest_stamp is None:
             return None
         return str(row.input_digest), int(row.digest_stamp)
@@ -146,6 +148,20 @@ class RosterRepo:
     def save_input_check(self, school_id: str, digest: str | None, stamp: int) -> None:
         values = {"input_digest": digest, "digest_stamp": stamp if digest is not None else None}
         self._conn.execute(update(schools).where(schools.c.id == school_id).values(values))
+
+    def save_checked_status(self, school_id: str, status: SchoolStatus, digest: str | None) -> int:
+        """``save_status`` and ``save_input_check`` in one statement, the stamp being the
+        district's roster total as this transaction leaves it (or none, forgetting the
+        digest, with ``digest`` ``None``); that total, read in the same statement."""
+        params = {f"b_{k}": v for k, v in status_columns(status).items()}
+        params.update(b_id=school_id, b_input_digest=digest, b_keep=digest is not None)
+        total = self._conn.execute(_SAVE_CHECKED, params).first()
+        if total is None:
+            raise NotFoundError(
+                f"There is no school with id {school_id!r}; its status was not saved. "
+                "Create the school with upsert_school first."
+            )
+        return int(total[1] or 0)
 
     def apply_changes(
         self, school: SchoolRow, change_set: ChangeSet, checkpoint: Checkpoint | None = None
@@ -158,10 +174,8 @@ class RosterRepo:
             return 0
         with _collector_paused():
             self._write(school, change_set, checkpoint)
-        bump = update(schools).where(schools.c.id == school.id)
-        self._conn.execute(bump.values(roster_version=schools.c.roster_version + 1))
-        total = update(districts).where(districts.c.id == school.district_id)
-        self._conn.execute(total.values(roster_total=districts.c.roster_total + 1))
+        self._conn.execute(_BUMP_SCHOOL, {"b_id": school.id})
+        self._conn.execute(_BUMP_TOTAL, {"b_id": school.district_id})
         return sum(self.written.values())
 
     def _write(
@@ -227,6 +241,50 @@ def _collector_paused() -> Iterator[None]:
     finally:
         gc.enable()
 
+
+# Built once: each statement's cache key is then memoized, not walked again per school.
+_TOTAL = select(districts.c.roster_total).where(
+    districts.c.id == bindparam("b_district_id", type_=String())
+)
+_INPUT_CHECK = select(schools.c.input_digest, schools.c.digest_stamp).where(
+    schools.c.id == bindparam("b_school_id", type_=String())
+)
+_BUMP_SCHOOL = (
+    update(schools)
+    .where(schools.c.id == bindparam("b_id", type_=String()))
+    .values(roster_version=schools.c.roster_version + 1)
+)
+_BUMP_TOTAL = (
+    update(districts)
+    .where(districts.c.id == bindparam("b_id", type_=String()))
+    .values(roster_total=districts.c.roster_total + 1)
+)
+
+
+def _save_checked() -> Update:
+    """The school's status columns (``b_<column>``) and input check: the digest
+    ``b_input_digest`` stamped with the district's roster total when ``b_keep``, else none;
+    returning the school's id and that total."""
+    total = (
+        select(districts.c.roster_total)
+        .where(districts.c.id == schools.c.district_id)
+        .scalar_subquery()
+    )
+    keep = bindparam("b_keep", type_=Boolean())
+    values: dict[str, Any] = {
+        name: bindparam(f"b_{name}", type_=schools.c[name].type) for name in STATUS_COLUMNS
+    }
+    values["input_digest"] = bindparam("b_input_digest", type_=String())
+    values["digest_stamp"] = case((keep, total), else_=null())
+    return (
+        update(schools)
+        .where(schools.c.id == bindparam("b_id", type_=String()))
+        .values(values)
+        .returning(schools.c.id, total)
+    )
+
+
+_SAVE_CHECKED = _save_checked()
 
 # Columns in the order of ``Account`` and ``ClassInfo`` (after the keys), so rows unpack.
 _LINKED = (

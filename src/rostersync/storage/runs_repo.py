@@ -11,11 +11,12 @@ A run's problems tied to no school come first and are the same for every school 
 
 from __future__ import annotations
 
+import operator
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Insert, String, and_, bindparam, insert, or_, select
+from sqlalchemy import Connection, Insert, Select, String, and_, bindparam, insert, or_, select
 
 from rostersync.domain.changes import ChangeSet
 from rostersync.domain.policy import Finding, HoldKind
@@ -38,6 +39,7 @@ from rostersync.storage.codec import (
 from rostersync.storage.districts_repo import school_from_row
 from rostersync.storage.statements import upsert_insert
 from rostersync.storage.tables import (
+    districts,
     held_changes,
     problem_sets,
     run_findings,
@@ -56,9 +58,9 @@ class RunsRepo:
     def add_run(self, run: RunRecord, held: ChangeSet | None = None) -> None:
         """Write the run, its findings, its own problems, its held change set (if any) and,
         once per distinct set, its district-wide problems (see ``_store_problem_set``)."""
-        shared, own = split_problems(run.problems)
+        shared, own = _split(run.problems)
         digest = self._store_problem_set(shared)
-        self._conn.execute(insert(sync_runs).values(_run_columns(run, held, digest)))
+        self._conn.execute(_INSERT_RUN, _run_columns(run, held, digest))
         if run.findings:
             self._conn.execute(insert(run_findings), finding_rows(run.id, run.findings))
         if own:
@@ -94,6 +96,26 @@ class RunsRepo:
         row = self._conn.execute(stmt).first()
         return None if row is None else _run_from_row(row._mapping, (), ())
 
+    def part_check(self, school_id: str) -> tuple[SkipCheck, int] | None:
+        """The school's ``SkipCheck`` (its last run's problems not looked at:
+        ``problems_from`` is ``None``) and its district's roster total, in one statement;
+        ``None`` if there is no such school."""
+        row = self._conn.execute(_PART_CHECK, {"b_school_id": school_id}).first()
+        if row is None:
+            return None
+        found = row._mapping
+        run_id = found["last_run_id"]
+        digest, stamp = found["input_digest"], found["digest_stamp"]
+        check = SkipCheck(
+            school=school_from_row(found),
+            input_check=None if digest is None or stamp is None else (str(digest), int(stamp)),
+            last_run_id=run_id,
+            last_outcome=Outcome(found["last_outcome"]) if run_id is not None else None,
+            last_counts=from_json(found["last_counts"]) if run_id is not None else {},
+            problems_from=None,
+        )
+        return check, int(found["roster_total"] or 0)
+
     def held_change_set(self, run_id: str) -> ChangeSet | None:
         """The change set stored with the run, or ``None`` when it stored none."""
         stmt = select(sync_runs.c.held_school_id).where(sync_runs.c.id == run_id)
@@ -117,8 +139,7 @@ class RunsRepo:
             return None
         digest = _known_digest(shared) or problem_set_digest(shared)
         _remember(digest, shared)
-        query = select(problem_sets.c.digest).where(problem_sets.c.digest == digest).limit(1)
-        if self._conn.execute(query).first() is None:
+        if self._conn.execute(_SET_STORED, {"b_digest": digest}).first() is None:
             stmt = upsert_insert(self._conn, problem_sets).on_conflict_do_nothing()
             self._conn.execute(stmt, problem_set_rows(digest, shared))
         return digest
@@ -276,6 +297,8 @@ class RunsRepo:
         )
 
 
+Problems = tuple[RowProblem, ...]
+
 # Problem sets read or written lately, by digest (oldest first). A digest names its content
 # for good, so keeping them is always safe; whether a set is *stored* is still asked of the
 # database every time (a rolled-back unit of work may have written it).
@@ -295,9 +318,29 @@ def _known_digest(shared: tuple[RowProblem, ...]) -> str | None:
     every school of a sync shares the fetch's district-wide problems, and an unchanged run
     copies the ones it read (2,000 digests of 5,000 problems took 6 s at R1M)."""
     for digest, known in _RECENT_SETS.items():
-        if len(known) == len(shared) and all(a is b for a, b in zip(known, shared, strict=True)):
+        if len(known) == len(shared) and all(map(operator.is_, known, shared)):
             return digest
     return None
+
+
+def _split(
+    problems: tuple[RowProblem, ...],
+) -> tuple[tuple[RowProblem, ...], tuple[RowProblem, ...]]:
+    """``split_problems``, without looking at each district-wide problem in Python when the
+    run's problems start with a recent set (the same objects, as every school of a sync
+    shares): the set, compared in C, and whatever follows it (from the first problem with a
+    school id on)."""
+    for known in reversed(_RECENT_SETS.values()):
+        cut = len(known)
+        if (
+            cut
+            and len(problems) >= cut
+            and problems[cut - 1] is known[-1]
+            and all(map(operator.is_, known, problems))
+            and (len(problems) == cut or problems[cut].school_id != "")
+        ):
+            return known, problems[cut:]
+    return split_problems(problems)
 
 
 def _run_columns(run: RunRecord, held: ChangeSet | None, shared: str | None) -> dict[str, Any]:
@@ -397,5 +440,42 @@ def _own_problems_copy() -> Insert:
     return insert(run_problems).from_select(["run_id", "seq", *_PROBLEM_COLUMNS], copied)
 
 
+def _part_check() -> Select[Any]:
+    """The school (``b_school_id``), its district's roster total and its last run's header
+    (through the (school_id, started_at) index)."""
+    runs = sync_runs.alias("r")
+    last_id = (
+        select(runs.c.id)
+        .where(runs.c.school_id == schools.c.id)
+        .order_by(runs.c.started_at.desc(), runs.c.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    last = sync_runs.alias("last")
+    return (
+        select(
+            schools,
+            districts.c.roster_total,
+            last.c.id.label("last_run_id"),
+            last.c.outcome.label("last_outcome"),
+            last.c.counts.label("last_counts"),
+        )
+        .select_from(
+            schools.outerjoin(districts, districts.c.id == schools.c.district_id).outerjoin(
+                last, last.c.id == last_id
+            )
+        )
+        .where(schools.c.id == bindparam("b_school_id", type_=String()))
+    )
+
+
+# Built once: each statement's cache key is then memoized, not walked again per school.
+_INSERT_RUN = insert(sync_runs)
+_SET_STORED = (
+    select(problem_sets.c.digest)
+    .where(problem_sets.c.digest == bindparam("b_digest", type_=String()))
+    .limit(1)
+)
+_PART_CHECK = _part_check()
 _INSERT_COPIED_RUN = _copied_run_insert()
 _COPY_OWN_PROBLEMS = _own_problems_copy()

@@ -218,6 +218,12 @@ class SqlUnitOfWork:
     def save_input_check(self, school_id: str, digest: str | None, stamp: int) -> None:
         self._open.roster.save_input_check(school_id, digest, stamp)
 
+    def save_checked_status(self, school_id: str, status: SchoolStatus, digest: str | None) -> int:
+        return self._open.roster.save_checked_status(school_id, status, digest)
+
+    def part_check(self, school_id: str) -> tuple[SkipCheck, int] | None:
+        return self._open.runs.part_check(school_id)
+
     # runs
     def add_run(self, run: RunRecord, held: ChangeSet | None = None) -> None:
         self._open.runs.add_run(run, held)
