@@ -7,10 +7,10 @@ import msgspec
 import pytest
 import xxhash
 
-from rostersync.domain.records import PageKey, RawItem, RowProblem
-from rostersync.sources.clever.mapping import convert_user_item
+from rostersync.domain.records import PageKey, RawItem, RowProblem, SectionRecord
+from rostersync.sources.clever.mapping import convert_section, convert_user_item
 from rostersync.sources.clever.source import _item_id
-from rostersync.sources.clever.stream import item_pages
+from rostersync.sources.clever.stream import item_pages, records
 
 
 def _raw(user_id: str, first: str = "Ann") -> msgspec.Raw:
@@ -90,3 +90,34 @@ def test_a_repeat_of_an_id_in_a_chunk_passed_over_is_still_a_duplicate() -> None
 
     assert _codes(found) == _codes(whole) == [("duplicate_id", "g00")]
     assert not rest[0].follows(ids[-1])  # the ids passed over count as read
+
+
+def _section(section_id: str, school: str = "s1", grade: str = "") -> msgspec.Raw:
+    data = {"id": section_id, "school": school, "name": f"Section {section_id}", "grade": grade}
+    return msgspec.Raw(msgspec.json.encode({"data": data, "uri": f"/v3.0/sections/{section_id}"}))
+
+
+def test_pages_of_sections_read_chunk_by_chunk_give_the_sections_list() -> None:
+    pages = [
+        [_section("a1"), _section("a2", grade="Grade two"), _section("a2"), _section("a3")],
+        [_section("a0"), _section("a5", school=""), _section("a6"), _section("a7")],
+    ]
+    listed = list(records(iter(pages), "section", convert_section))
+    read = [
+        item
+        for page in item_pages(iter(pages), "section", convert_section, _item_id)
+        for chunk in page.chunks()
+        for item in chunk.items()
+    ]
+
+    assert read == listed
+    codes = {item.code for item in read if isinstance(item, RowProblem)}
+    assert {"duplicate_id", "out_of_order", "missing_school"} < codes
+    assert [item.source_id for item in read if isinstance(item, SectionRecord)] == [
+        "a1",
+        "a2",
+        "a3",
+        "a0",
+        "a6",
+        "a7",
+    ]

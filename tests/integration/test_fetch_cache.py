@@ -103,6 +103,35 @@ def test_a_resync_passes_over_the_pages_of_users_that_came_back_the_same(
     assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
 
 
+def test_a_resync_passes_over_the_pages_of_sections_that_came_back_the_same(
+    env: Env, tmp_path: Path
+) -> None:
+    sections = sorted(env.data.tables["sections"].ids)  # as listed
+    size = len(sections) // 3  # three pages of sections (and more of users)
+
+    def small_pages(base_url: str, token: str) -> CleverSource:
+        return CleverSource(base_url, token, page_size=size, retry=RetryPolicy(attempts=1))
+
+    env.services = replace(env.services, sources=small_pages)
+    pages = -(-len(sections) // size)
+    assert size >= 8
+    first = env.sync()
+    assert (first.skipped_section_pages, first.staged_sections) == (0, len(sections))
+    again = env.sync()
+    assert (again.skipped_section_pages, again.staged_sections) == (pages, 0)
+
+    section = env.state.require("sections", sections[size + 1])  # on the second page
+    env.state.upsert_section({**section, "name": "Renamed"})
+    changed = env.sync()
+
+    # its page is read, a chunk at a time (the chunks around it are passed over)
+    assert changed.skipped_section_pages == pages - 1
+    assert 1 <= changed.staged_sections <= size
+    renamed = env.school(section["school"]).id
+    assert {run.school_id for run in changed.runs if run.outcome is Outcome.APPLIED} == {renamed}
+    assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
+
+
 def test_a_student_moving_school_changes_both_schools(env: Env, tmp_path: Path) -> None:
     env.sync()
     first, second = env.data.tables["schools"].ids[:2]

@@ -43,20 +43,24 @@ from rostersync.errors import TransientSourceError
 PAGE_SIZE = 4
 
 
+Listed = RawItem | SectionRecord | RowProblem
+
+
 @dataclass
 class ListChunk:
-    """The ``ItemChunk`` port over a list of items; ``order`` holds the last id read."""
+    """The ``ItemChunk`` port over a list of items (raw users, or sections); ``order``
+    holds the last id read."""
 
-    listed: list[RawItem | RowProblem]
+    listed: list[Any]
     key: ChunkKey
     order: list[str]
 
     def follows(self, first_id: str) -> bool:
         return first_id > self.order[0]
 
-    def items(self) -> Iterator[RawItem | RowProblem]:
+    def items(self) -> Iterator[Any]:
         for item in self.listed:
-            if isinstance(item, RawItem):
+            if not isinstance(item, RowProblem):
                 self.order[0] = max(self.order[0], item.source_id)
             yield item
 
@@ -69,11 +73,11 @@ class ListChunk:
 class ListPage:
     """The ``ItemPage`` port over a list of items, in chunks of two."""
 
-    listed: list[RawItem | RowProblem]
+    listed: list[Any]
     key: PageKey | None
     order: list[str]
 
-    def items(self) -> Iterator[RawItem | RowProblem]:
+    def items(self) -> Iterator[Any]:
         for chunk in self.chunks():
             yield from chunk.items()
 
@@ -84,9 +88,22 @@ class ListPage:
     def chunks(self) -> Iterator[ListChunk]:
         for start in range(0, len(self.listed), 2):
             part = self.listed[start : start + 2]
-            raws = [item.raw if isinstance(item, RawItem) else repr(item).encode() for item in part]
+            raws = [_raw(item) for item in part]
             digest = xxhash.xxh3_128_hexdigest(b"\n".join(raws))
             yield ListChunk(part, ChunkKey(digest, len(part)), self.order)
+
+
+def _raw(item: Listed) -> bytes:
+    return item.raw if isinstance(item, RawItem) else repr(item).encode()
+
+
+def _pages(listed: list[Any], order: list[str]) -> Iterator[ListPage]:
+    """Pages of ``PAGE_SIZE`` records, keyed."""
+    for start in range(0, len(listed), PAGE_SIZE):
+        part = listed[start : start + PAGE_SIZE]
+        digest = xxhash.xxh3_128_digest(b"\n".join(_raw(item) for item in part))
+        key = PageKey(part[0].source_id, part[-1].source_id, len(part), digest)
+        yield ListPage(part, key, order)
 
 
 SCHOOLS = ("sch1", "sch2", "sch3")
@@ -292,6 +309,10 @@ class MemorySource:
     def sections(self) -> Iterator[SectionRecord | RowProblem]:
         for section_id in sorted(self.world.sections):
             yield self.world.sections[section_id]
+
+    def section_pages(self) -> Iterator[ListPage]:
+        """``sections``, pages of four."""
+        return _pages(list(self.sections()), [""])
 
     def terms(self) -> Iterator[TermRecord | RowProblem]:
         for term_id in sorted(self.world.terms):

@@ -1,7 +1,9 @@
 """A fetch merged into the district's cache stages exactly what a fresh staging of the same
-fetch holds, whatever the cache held before: every school's users and digest, the unknown
-students, the users in no school. Fetches come in sequences (users added, changed, moved,
-removed, listed out of order), with failed fetches in between."""
+fetch holds, whatever the cache held before: every school's users, sections, problems and
+digest, the unknown students, the users in no school; and the sections it finds changed
+are those whose (school, id, hash) is new or went. Fetches come in sequences (users and
+sections added, changed, moved, removed, listed out of order, sections repeated or with
+problems), with failed fetches in between."""
 
 from __future__ import annotations
 
@@ -21,18 +23,73 @@ from rostersync.domain.records import (
     PageKey,
     PersonName,
     RowProblem,
-    SectionRecord,
     Severity,
     StudentInfo,
     StudentRelationship,
     TeacherInfo,
     UserRecord,
 )
+from rostersync.service.fetch import _stage_sections
+from rostersync.sources.clever import stream
+from rostersync.sources.clever.mapping import convert_section
+from rostersync.sources.clever.source import _item_id
 from rostersync.storage import staging_merge
-from rostersync.storage.staging import SqliteStaging
+from rostersync.storage.staging import SqliteStaging, _hash
 
 IDS = [f"u{n:02d}" for n in range(24)]
 SCHOOLS = ["s1", "s2", "s3"]
+SECTION_IDS = [f"c{n:02d}" for n in range(16)]
+
+
+def _section_item(section_id: str, school: str, version: int = 0, grade: str = "") -> bytes:
+    """A Clever section item (``grade`` outside Clever's list: an alert; no ``school``: an
+    error, and no section)."""
+    data = {"id": section_id, "school": school, "name": f"S{section_id}v{version}"}
+    if grade:
+        data["grade"] = grade
+    data["students"] = [f"u{version:02d}"]
+    return msgspec.json.encode({"data": data})
+
+
+def _drawn_section(draw: st.DrawFn, section_id: str) -> bytes:
+    flaw = draw(st.sampled_from(["", "", "", "", "", "alert", "no school"]))
+    school = "" if flaw == "no school" else draw(st.sampled_from(SCHOOLS))
+    grade = "Grade five" if flaw == "alert" else ""
+    return _section_item(section_id, school, draw(st.integers(0, 2)), grade)
+
+
+@st.composite
+def section_lists(draw: st.DrawFn, before: list[bytes] | None) -> list[bytes]:
+    """One fetch's section items, in id order: drawn afresh, or the previous fetch's with a
+    few added, changed (moved too) or removed; now and then one listed out of order or
+    twice."""
+    if before is None or not draw(st.integers(0, 3)):
+        ids = sorted(draw(st.sets(st.sampled_from(SECTION_IDS), max_size=len(SECTION_IDS))))
+        items = {section_id: _drawn_section(draw, section_id) for section_id in ids}
+    else:
+        items = {_item_id(raw): raw for raw in before}
+        for section_id in draw(st.lists(st.sampled_from(SECTION_IDS), max_size=3)):
+            if section_id in items and draw(st.booleans()):
+                del items[section_id]
+            else:
+                items[section_id] = _drawn_section(draw, section_id)
+    listed = [items[section_id] for section_id in sorted(items)]
+    if len(listed) > 2 and not draw(st.integers(0, 4)):
+        i = draw(st.integers(0, len(listed) - 1))
+        listed.insert(draw(st.integers(0, len(listed) - 1)), listed.pop(i))
+    if listed and not draw(st.integers(0, 5)):
+        listed.insert(draw(st.integers(0, len(listed))), draw(st.sampled_from(listed)))
+    return listed
+
+
+class SectionSource:
+    """Serves section items in pages of ``size``, as the Clever source does."""
+
+    def __init__(self, items: list[bytes], size: int) -> None:
+        self.pages = [items[n : n + size] for n in range(0, len(items), size)]
+
+    def section_pages(self) -> object:
+        return stream.item_pages(iter(self.pages), "section", convert_section, _item_id)
 
 
 def _drawn_user(draw: st.DrawFn, user_id: str) -> tuple[MappedUser, bytes]:
@@ -75,15 +132,21 @@ def users(
     return [kept[user_id] for user_id in sorted(kept)]
 
 
+Sections = tuple[list[bytes], int]  # a fetch's section items, and their page size
+
+
 @st.composite
 def fetches(
     draw: st.DrawFn,
-) -> list[tuple[list[tuple[MappedUser, bytes]], bool, int, int]]:
-    """Fetches: their users (one maybe moved out of order), whether each completes, how
-    many sections it has, and its page size (most often the previous one's)."""
+) -> list[tuple[list[tuple[MappedUser, bytes]], bool, Sections, int]]:
+    """Fetches: their users (one maybe moved out of order), whether each completes, its
+    sections with their page size, and its page size of users (page sizes most often the
+    previous one's)."""
     plan = []
     before: list[tuple[MappedUser, bytes]] | None = None
+    sections: list[bytes] | None = None
     size = draw(st.integers(1, 5))
+    section_size = draw(st.integers(1, 6))
     for _ in range(draw(st.integers(1, 5))):
         refs = draw(users(before if before is not None and draw(st.integers(0, 3)) else None))
         before = list(refs)
@@ -93,8 +156,11 @@ def fetches(
             refs.insert(j, refs.pop(i))
         if draw(st.integers(0, 3)) == 0:
             size = draw(st.integers(1, 5))
+        if draw(st.integers(0, 3)) == 0:
+            section_size = draw(st.integers(1, 6))
+        sections = draw(section_lists(sections))
         completes = draw(st.booleans()) or len(plan) == 0
-        plan.append((refs, completes, draw(st.integers(0, 2)), size))
+        plan.append((refs, completes, (sections, section_size), size))
     return plan
 
 
@@ -114,11 +180,12 @@ def _chunks(
 
 
 def _feed(
-    staging: SqliteStaging, refs: list[tuple[MappedUser, bytes]], sections: int, size: int
+    staging: SqliteStaging, refs: list[tuple[MappedUser, bytes]], sections: Sections, size: int
 ) -> tuple[int, int]:
     """Feed the users a page of ``size`` at a time, as the fetch does (a page keyed like a
     source keys it, passed over when the staging holds it whole, else chunk by chunk, each
-    passed over when the staging holds it whole); (staged, users asked about)."""
+    passed over when the staging holds it whole), then the sections as the fetch does;
+    (staged, users asked about)."""
     staged = asked = 0
     top = ""
     for start in range(0, len(refs), size):
@@ -155,10 +222,7 @@ def _feed(
                 staging.add_chunk(chunk_key, part[0][0].record.source_id, top)
         if whole and key is not None:
             staging.add_page(key)
-    for n in range(sections):
-        staging.add_section(
-            SectionRecord(source_id=f"sec{n}", school_id=SCHOOLS[n], name=f"Section {n}")
-        )
+    _stage_sections(SectionSource(*sections), staging)  # type: ignore[arg-type]
     return staged, asked
 
 
@@ -169,31 +233,53 @@ def _contents(staging: SqliteStaging) -> dict[str, object]:
         "unknown": staging.unknown_students(),
         "unplaced": list(staging.unplaced_users()),
         "each": {user_id: staging.user(user_id) for user_id in IDS},
+        "sections": {school: list(staging.school_sections(school)) for school in SCHOOLS},
+        "problems": {school: staging.problems(school) for school in ["", *SCHOOLS]},
     }
+
+
+def _section_triples(staging: SqliteStaging) -> set[tuple[str, str, int]]:
+    """(school, id, hash) of each staged section."""
+    encode = msgspec.msgpack.encode
+    return {
+        (school, section.source_id, _hash(encode(section)))
+        for school in SCHOOLS
+        for section in staging.school_sections(school)
+    }
+
+
+def _changed_sections(staging: SqliteStaging) -> set[tuple[str, str]]:
+    return {(school, c) for school in SCHOOLS for c in staging.school_scope(school).classes}
 
 
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(plan=fetches(), window=st.sampled_from([1, 2, 3, 10_000]))
-def test_a_merged_fetch_equals_a_fresh_one(tmp_path: Path, plan, window: int) -> None:
-    original = staging_merge._WINDOW
+@given(
+    plan=fetches(),
+    window=st.sampled_from([1, 2, 3, 10_000]),
+    mask=st.sampled_from([0, 1, 3, 15]),
+)
+def test_a_merged_fetch_equals_a_fresh_one(tmp_path: Path, plan, window: int, mask: int) -> None:
+    original = staging_merge._WINDOW, stream.CHUNK_MASK
     staging_merge._WINDOW = window  # how many stored ids the merge reads at a time
+    stream.CHUNK_MASK = mask  # how sections are cut into chunks (0: one item a chunk)
     try:
         _check_merges(tmp_path, plan)
     finally:
-        staging_merge._WINDOW = original
+        staging_merge._WINDOW, stream.CHUNK_MASK = original
 
 
 def _check_merges(tmp_path: Path, plan) -> None:
     cache = str(tmp_path / "cache" / f"{uuid.uuid4().hex}.db")
     previous: dict[str, bytes] = {}
+    before: set[tuple[str, str, int]] | None = None  # the last completed fetch's sections
     for refs, completes, sections, size in plan:
         cached = SqliteStaging(cache)
         try:
             staged, _ = _feed(cached, refs, sections, size)
             if not completes:
-                previous = {}  # closed unfinished (a failed fetch): the cache is dropped
+                previous, before = {}, None  # closed unfinished: the cache is dropped
                 continue
             cached.finish()
             fresh = SqliteStaging()
@@ -201,13 +287,19 @@ def _check_merges(tmp_path: Path, plan) -> None:
                 _feed(fresh, refs, sections, size)
                 fresh.finish()
                 assert _contents(cached) == _contents(fresh)
+                now = _section_triples(fresh)
             finally:
                 fresh.close()
+            # merged into the last fetch (one with users): the sections whose (school, id,
+            # hash) is new or went; none found otherwise
+            changed = {(school, c) for school, c, _ in now ^ (before or set())}
+            assert _changed_sections(cached) == (changed if previous else set())
         finally:
             cached.close()
         # only what differs from the last completed fetch is staged again
         assert staged == sum(1 for u, raw in refs if previous.get(u.record.source_id) != raw)
         previous = {u.record.source_id: raw for u, raw in refs}
+        before = now
 
 
 def _user(user_id: str, version: int) -> tuple[MappedUser, bytes]:
@@ -278,7 +370,7 @@ def test_contacts_and_students_changing_merge_as_a_fresh_fetch(
 ) -> None:
     monkeypatch.setattr(staging_merge, "_WINDOW", window)
     plan = [_family(), FAMILY[change], _family()]
-    _check_merges(tmp_path, [(refs, True, 0, size) for refs in plan for size in (1, 3)])
+    _check_merges(tmp_path, [(refs, True, ([], 1), size) for refs in plan for size in (1, 3)])
 
 
 FIRST_TWELVE = IDS[:12]
@@ -307,7 +399,7 @@ def test_scripted_merges_with_every_window_equal_a_fresh_fetch(
 ) -> None:
     monkeypatch.setattr(staging_merge, "_WINDOW", window)
     fetched = SCRIPTS[script]
-    _check_merges(tmp_path, [(refs, True, 0, 4) for refs in (*fetched, fetched[-1])])
+    _check_merges(tmp_path, [(refs, True, ([], 1), 4) for refs in (*fetched, fetched[-1])])
 
 
 def test_pages_the_last_fetch_staged_whole_are_passed_over(tmp_path: Path) -> None:
@@ -321,7 +413,7 @@ def test_pages_the_last_fetch_staged_whole_are_passed_over(tmp_path: Path) -> No
     for refs in (first, first, second, third, third):
         staging = SqliteStaging(cache)
         try:
-            seen.append(_feed(staging, refs, 0, 4))
+            seen.append(_feed(staging, refs, ([], 1), 4))
             staging.finish()
         finally:
             staging.close()

@@ -96,6 +96,8 @@ def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
         "outcomes": dict(outcomes),
         "staged_users": result.staged_users,
         "skipped_pages": result.skipped_pages,
+        "staged_sections": result.staged_sections,
+        "skipped_section_pages": result.skipped_section_pages,
         "partial_schools": result.partial,
     }
 

@@ -10,7 +10,9 @@ desired roster from its own records. Schools, terms and courses are few and stay
 
 Users arrive with only their ids read; one the staging area already holds unchanged from
 the district's last fetch (its fetch cache) is not mapped or staged again, and the others
-are mapped and staged with their mapping problems. A user's mapping alerts appear on the
+are mapped and staged with their mapping problems. Sections likewise come a page and a run
+of items at a time: one the staging area already holds whole is passed over unread, and the
+others are mapped and staged. A user's mapping alerts appear on the
 reports of the schools it belongs to, directly or as a contact of their students (a
 contact's alerts then carry that school's id); the alerts of users who belong to no school
 in the share (district admins, users without a role, contacts of unknown students only)
@@ -31,6 +33,7 @@ from rostersync.domain.records import (
     RawItem,
     RowProblem,
     SchoolRecord,
+    SectionRecord,
     Severity,
     TermRecord,
     UserRecord,
@@ -66,6 +69,10 @@ class FetchedDistrict:
     staged_users: int = 0
     # How many pages of users came back as the last fetch staged them, and were passed over.
     skipped_pages: int = 0
+    # How many sections were mapped and staged (those of chunks not passed over), and how
+    # many pages of sections were passed over.
+    staged_sections: int = 0
+    skipped_section_pages: int = 0
 
 
 def split(items: Iterable[T | RowProblem], problems: Callable[[RowProblem], None]) -> Iterator[T]:
@@ -105,8 +112,7 @@ def fetch_district(
     note("users")
     staged, skipped = _stage_users(source, staging)
     note("sections")
-    for section in split(source.sections(), problem):
-        staging.add_section(section)
+    sections, section_pages = _stage_sections(source, staging)
     staging.finish()
     unplaced = [p for user in staging.unplaced_users() for p in user.problems]
     pairs = staging.unknown_students()
@@ -123,6 +129,8 @@ def fetch_district(
         unplaced,
         staged,
         skipped,
+        sections,
+        section_pages,
     )
 
 
@@ -186,6 +194,56 @@ def _stage_items(
             staging.add_user(MappedUser(user, tuple(problems)))
             staged += 1
     return staged, clean, first, last
+
+
+def _stage_sections(source: RosterSource, staging: RosterStaging) -> tuple[int, int]:
+    """Stage the sections, a run of items (chunk) at a time; how many were mapped, and how
+    many pages were passed over. A page or chunk the last fetch staged whole (every item a
+    section without a problem, so none is reported again by passing it over) and that
+    came back the same is passed over unread."""
+    mapped = skipped = 0
+    for page in source.section_pages():
+        key = page.key
+        if key is not None and staging.unchanged_section_page(key):
+            page.skip()
+            skipped += 1
+            continue
+        whole = key is not None
+        chunks = list(page.chunks())
+        known = staging.known_section_chunks([chunk.key for chunk in chunks])
+        for chunk in chunks:
+            ids = known.get(chunk.key)
+            if ids is not None and chunk.follows(ids[0]):
+                chunk.skip(*ids)
+                staging.keep_section_chunk(chunk.key)
+                continue
+            added, clean, first, last = _stage_section_items(staging, chunk.items())
+            mapped += added
+            staging.end_section_chunk(chunk.key, first, last, clean and added > 0)
+            whole = whole and clean
+        if whole and key is not None:
+            staging.add_section_page(key)
+    return mapped, skipped
+
+
+def _stage_section_items(
+    staging: RosterStaging, items: Iterable[SectionRecord | RowProblem]
+) -> tuple[int, bool, str, str]:
+    """Stage ``items``: how many sections, whether there was no problem, the first and last
+    ids."""
+    added = 0
+    clean = True
+    first = last = ""
+    for item in items:
+        if isinstance(item, RowProblem):
+            staging.add_problem(item)
+            clean = False
+            continue
+        staging.add_section(item)
+        added += 1
+        first = first or item.source_id
+        last = item.source_id
+    return added, clean, first, last
 
 
 def _stranded_contacts(staging: RosterStaging, unknown: list[tuple[str, str]]) -> list[RowProblem]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from rostersync.domain.changes import Change, ChangeSet
 from rostersync.domain.partial import Scope
@@ -44,9 +44,12 @@ from rostersync.service.model import (
     SkipCheck,
 )
 
+T_co = TypeVar("T_co", covariant=True)
 
-class ItemPage(Protocol):
-    """One page of a list of raw items, read from the source but not yet decoded."""
+
+class ItemPage(Protocol[T_co]):
+    """One page of a list of items, read from the source but not yet decoded (``T_co``:
+    what an item becomes when read: a ``RawItem`` for users, a record for sections)."""
 
     @property
     def key(self) -> PageKey | None:
@@ -54,21 +57,21 @@ class ItemPage(Protocol):
         read, or it does not follow the previous page in id order)."""
         ...
 
-    def items(self) -> Iterator[RawItem | RowProblem]:
-        """Its items, each with its id read, and the problems found without mapping."""
+    def items(self) -> Iterator[T_co | RowProblem]:
+        """Its items, read, and the problems found (for raw items: without mapping)."""
         ...
 
     def skip(self) -> None:
         """Pass over the page without reading its items (one the caller already holds)."""
         ...
 
-    def chunks(self) -> Iterator[ItemChunk]:
+    def chunks(self) -> Iterator[ItemChunk[T_co]]:
         """The page as runs of items, in order (instead of ``items``), each of which may be
         passed over on its own."""
         ...
 
 
-class ItemChunk(Protocol):
+class ItemChunk(Protocol[T_co]):
     """A run of consecutive items of a page."""
 
     @property
@@ -78,7 +81,7 @@ class ItemChunk(Protocol):
         """Whether a run starting at ``first_id`` would come after every id read so far."""
         ...
 
-    def items(self) -> Iterator[RawItem | RowProblem]: ...
+    def items(self) -> Iterator[T_co | RowProblem]: ...
 
     def skip(self, first_id: str, last_id: str) -> None:
         """Pass over the run, known (from an earlier fetch) to hold these ids in order."""
@@ -103,7 +106,7 @@ class RosterSource(Protocol):
 
     def users(self) -> Iterator[UserRecord | RowProblem]: ...
 
-    def user_pages(self) -> Iterator[ItemPage]:
+    def user_pages(self) -> Iterator[ItemPage[RawItem]]:
         """``users`` page by page, as raw items with their ids, in the same order, with the
         problems found without mapping (JSON that cannot be read, a missing id, a
         duplicate). Each page is read when the previous one is done with."""
@@ -116,6 +119,11 @@ class RosterSource(Protocol):
         ...
 
     def sections(self) -> Iterator[SectionRecord | RowProblem]: ...
+
+    def section_pages(self) -> Iterator[ItemPage[SectionRecord]]:
+        """``sections`` page by page, in the same order with the same problems; a page (or
+        a chunk of one) is mapped only when its items are read."""
+        ...
 
     def terms(self) -> Iterator[TermRecord | RowProblem]: ...
 
@@ -381,7 +389,34 @@ class RosterStaging(Protocol):
         """A user, under its placement (its schools, and the students it is a contact of)."""
         ...
 
-    def add_section(self, section: SectionRecord) -> None: ...
+    def unchanged_section_page(self, key: PageKey) -> bool:
+        """Whether the last fetch staged a page of sections of this key whole (every item a
+        section mapped without a problem): then they stay staged as they were, and the
+        caller skips the page."""
+        ...
+
+    def add_section_page(self, key: PageKey) -> None:
+        """The page of sections of this key was staged whole."""
+        ...
+
+    def known_section_chunks(self, keys: list[ChunkKey]) -> dict[ChunkKey, tuple[str, str]]:
+        """Of these runs of sections, those the last fetch staged whole, with their first and
+        last ids."""
+        ...
+
+    def keep_section_chunk(self, key: ChunkKey) -> None:
+        """Keep the sections of a run ``known_section_chunks`` just found, as staged (the
+        caller passes the run over)."""
+        ...
+
+    def add_section(self, section: SectionRecord) -> None:
+        """A section of the run being staged."""
+        ...
+
+    def end_section_chunk(self, key: ChunkKey, first_id: str, last_id: str, whole: bool) -> None:
+        """The sections added since the last run are the run ``key``, with these first and
+        last ids; ``whole``: every item of it is one of them, without a problem."""
+        ...
 
     def add_problem(self, problem: RowProblem) -> None: ...
 

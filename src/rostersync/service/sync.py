@@ -54,6 +54,9 @@ class SyncResult:
     staged_users: int = 0
     # Pages of users passed over unread: the last fetch staged them, and they came back the same.
     skipped_pages: int = 0
+    # Sections mapped and staged (not passed over), and pages of sections passed over unread.
+    staged_sections: int = 0
+    skipped_section_pages: int = 0
     # Schools evaluated from the rows their changes reach (see ``service.partial``).
     partial: int = 0
 
@@ -101,7 +104,11 @@ def _sync(
             source.close()
         services.checkpoint("after_fetch")
         result = SyncResult(
-            district_id, staged_users=fetched.staged_users, skipped_pages=fetched.skipped_pages
+            district_id,
+            staged_users=fetched.staged_users,
+            skipped_pages=fetched.skipped_pages,
+            staged_sections=fetched.staged_sections,
+            skipped_section_pages=fetched.skipped_section_pages,
         )
         with _rarer_collections():
             _evaluate_all(services, config, fetched, school_refs, trigger, actor, started, result)

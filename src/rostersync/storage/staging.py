@@ -17,6 +17,13 @@ dropped at the end. The schools those rows reach are *touched*, and only their p
 digests (``input_digests``) are recomputed. The outcome equals a fresh staging of the same
 fetch (a property test pins this), whatever the cache held before: it is only a cache.
 
+Sections are kept the same way, by the runs of items (chunks) they were staged in rather
+than by id: a page or chunk of sections the last fetch staged whole (every item a section
+mapped without a problem) and that comes back the same keeps its rows, unread; the others
+are mapped and staged anew, and the rows of the last fetch's chunks not kept are dropped at
+the end. The sections that changed (for ``school_scope``) and the per-school digests follow
+the rows added and dropped.
+
 A cache is marked dirty (durably) before a fetch changes it and clean after the fetch is
 written and synced; a dirty, unreadable or other-version file is thrown away and rebuilt by
 a full fetch, and so is one left by a failed fetch. Writes are unjournaled and unsynced
@@ -96,6 +103,22 @@ class SqliteStaging:
                 for first, last, size, digest in self._db.execute(q.PAGES)
             }
         self._db.execute("DELETE FROM pages")
+        # Sections: the chunks staged so far have ids up to ``_top``; this fetch's start
+        # above it (``_chunk``: the one being staged), and the pages kept are checked again.
+        self._section_pages: dict[str, tuple[str, int, bytes]] = {}
+        if merging and self._keep:
+            self._section_pages = {
+                first: (last, size, digest)
+                for first, last, size, digest in self._db.execute(q.SECTION_PAGES)
+            }
+        else:
+            _run_all(self._db, q.NO_SECTIONS)
+        self._db.execute("DELETE FROM section_pages")
+        top = self._db.execute("SELECT max(id) FROM section_chunks").fetchone()[0]
+        self._top: int = top or 0
+        self._chunk = self._top + 1
+        self._chunk_open = False  # sections were added to ``_chunk``
+        self._known_sections: dict[ChunkKey, int] = {}
         self._pending: dict[str, list[tuple[Any, ...]]] = {name: [] for name in q.INSERTS}
         self._users = self._pending["users"]
         self._direct = self._pending["direct"]
@@ -193,9 +216,57 @@ class SqliteStaging:
         if len(self._users) >= _BATCH:
             self._flush_users()
 
+    def unchanged_section_page(self, key: PageKey) -> bool:
+        """Whether the last fetch staged a page of sections of this key whole: then they
+        stay staged as they were (the chunks within its ids), and it is kept for the next
+        fetch too."""
+        if self._section_pages.get(key.first_id) != (key.last_id, key.size, key.digest):
+            return False
+        self._db.execute(q.SECTION_PAGE_CHUNKS, (self._top, key.first_id, key.last_id))
+        self.add_section_page(key)
+        return True
+
+    def add_section_page(self, key: PageKey) -> None:
+        """A page of sections staged whole, kept with the cache for the next fetch."""
+        if self._keep:
+            self._add("section_pages", tuple(key))
+
+    def known_section_chunks(self, keys: list[ChunkKey]) -> dict[ChunkKey, tuple[str, str]]:
+        """Of these chunks of sections, those the last fetch staged whole, with their first
+        and last ids (none without a previous fetch to merge into)."""
+        self._known_sections = {}
+        if self._previous is None or not keys:
+            return {}
+        digests = json.dumps([key.digest for key in keys])
+        found: dict[ChunkKey, tuple[str, str]] = {}
+        rows = self._db.execute(q.KNOWN_SECTION_CHUNKS, (self._top, digests))
+        for chunk_id, digest, size, first, last in rows:
+            key = ChunkKey(digest, size)
+            found[key] = (first, last)
+            self._known_sections[key] = chunk_id
+        return found
+
+    def keep_section_chunk(self, key: ChunkKey) -> None:
+        """Keep the sections of a chunk ``known_section_chunks`` just found, as staged."""
+        self._add("kept_chunks", (self._known_sections[key],))
+
     def add_section(self, section: SectionRecord) -> None:
+        """A section of the chunk being staged (``end_section_chunk`` ends it)."""
         blob = self._encode(section)
-        self._add("sections", (section.school_id, section.source_id, _hash(blob), blob))
+        self._add(
+            "sections", (self._chunk, section.school_id, section.source_id, _hash(blob), blob)
+        )
+        self._chunk_open = True
+
+    def end_section_chunk(self, key: ChunkKey, first_id: str, last_id: str, whole: bool) -> None:
+        """The sections added since the last chunk are the chunk ``key``, from ``first_id``
+        to ``last_id``; ``whole``: each of its items is one of them, without a problem (it
+        may then be kept by the next fetch)."""
+        if whole or self._chunk_open:
+            row = (self._chunk, key.digest, key.size, first_id, last_id, int(whole))
+            self._add("section_chunks", row)
+            self._chunk += 1
+            self._chunk_open = False
 
     def add_problem(self, problem: RowProblem) -> None:
         self._add("problems", (problem.school_id, self._encode(problem)))
@@ -206,6 +277,8 @@ class SqliteStaging:
         db = self._db
         if self._previous is not None:
             self._previous.finish()
+        if self._chunk_open:  # sections added outside a chunk: dropped by the next fetch
+            self.end_section_chunk(ChunkKey("", 0), "", "", False)
         self._flush_drops()
         for name in q.INSERTS:
             self._flush(name)
@@ -218,13 +291,17 @@ class SqliteStaging:
                 _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS, *q.FIND_UNKNOWN))
             else:
                 _run_all(db, (*q.DIGEST_CHANGES, *q.UNKNOWN_CHANGES))
+            for sql in q.SECTION_CHANGES:
+                db.execute(sql, (self._top,) if "?1" in sql else ())
         else:
             _run(db, q.READ_INDEXES)
             if self._keep:  # a temporary file is never merged into
                 _run(db, q.MERGE_INDEXES)
             _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS, *q.FIND_UNKNOWN))
+            _run_all(db, q.ALL_SECTION_DIGESTS)
         if self._keep:
-            _run_all(db, (*q.SECTIONS_SEEN, q.FLAGGED_IN, q.PAGES_CHECKED, *q.CHUNKS_CHECKED))
+            _run_all(db, (q.FLAGGED_IN, q.PAGES_CHECKED, *q.CHUNKS_CHECKED))
+            _run_all(db, (q.SECTION_PAGES_CHECKED,))
         _run(db, q.FETCH_INDEXES)
         db.execute("COMMIT")
         if self._keep:
@@ -297,8 +374,7 @@ class SqliteStaging:
             yield self._user.decode(blob)
 
     def school_sections(self, school_id: str) -> Iterator[SectionRecord]:
-        query = "SELECT blob FROM f.sections WHERE school = ? ORDER BY id"
-        for (blob,) in self._db.execute(query, (school_id,)):
+        for (blob,) in self._db.execute(q.SCHOOL_SECTIONS, (school_id,)):
             yield self._section.decode(blob)
 
     def problems(self, school_id: str) -> list[RowProblem]:

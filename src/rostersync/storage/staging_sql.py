@@ -1,16 +1,16 @@
 """The SQL of the staging file (``storage.staging``), kept apart from the code that runs it.
 
-Two databases: ``main`` holds the district's users as the last complete fetch gave them (a
-temporary file, or the district's fetch cache kept between syncs); ``f``, attached, holds
-what only this fetch needs (its sections, row problems, and the bookkeeping of the merge)
-and is always a temporary file.
+Two databases: ``main`` holds the district's users and sections as the last complete fetch
+gave them (a temporary file, or the district's fetch cache kept between syncs); ``f``,
+attached, holds what only this fetch needs (its row problems, and the bookkeeping of the
+merge) and is always a temporary file.
 """
 
 from __future__ import annotations
 
-# Bump when what is stored per user changes (its placement rules, the hash): a cache of
-# another version is thrown away and rebuilt by a full fetch.
-CACHE_VERSION = "7"
+# Bump when what is stored per user or section changes (its placement rules, the hash): a
+# cache of another version is thrown away and rebuilt by a full fetch.
+CACHE_VERSION = "8"
 
 USER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -28,8 +28,18 @@ CREATE TABLE IF NOT EXISTS unknown (contact TEXT NOT NULL, student TEXT NOT NULL
                                     link INTEGER NOT NULL,
                                     PRIMARY KEY (contact, link)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_unknown_student ON unknown (student);
-CREATE TABLE IF NOT EXISTS sections_seen (school TEXT NOT NULL, id TEXT NOT NULL,
-                                          h INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS sections (chunk INTEGER NOT NULL, school TEXT NOT NULL,
+                                     id TEXT NOT NULL, h INTEGER NOT NULL, blob BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS section_chunks (id INTEGER PRIMARY KEY, digest TEXT NOT NULL,
+                                           size INTEGER NOT NULL, first_id TEXT NOT NULL,
+                                           last_id TEXT NOT NULL, whole INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_section_chunks_digest ON section_chunks (digest);
+CREATE INDEX IF NOT EXISTS ix_section_chunks_first ON section_chunks (first_id);
+CREATE TABLE IF NOT EXISTS section_pages (first_id TEXT PRIMARY KEY, last_id TEXT NOT NULL,
+                                          size INTEGER NOT NULL, digest BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS section_digests (school TEXT PRIMARY KEY, n INTEGER NOT NULL,
+                                            low INTEGER NOT NULL,
+                                            high INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS school_checks (school TEXT PRIMARY KEY, digest TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pages (first_id TEXT PRIMARY KEY, last_id TEXT NOT NULL,
                                   size INTEGER NOT NULL, digest BLOB NOT NULL);
@@ -38,23 +48,24 @@ CREATE TABLE IF NOT EXISTS chunks (digest TEXT PRIMARY KEY, size INTEGER NOT NUL
 CREATE INDEX IF NOT EXISTS ix_chunks_first ON chunks (first_id);
 """
 # Made after the first load of a file (faster than maintaining them row by row), then kept.
-# The reads by school need the first four; a kept cache also needs the merge's: ``ix_users_h``
-# covers its id-ordered read of (id, hash) without touching the staged records, and the
-# ``_user`` and ``_contact`` ones find a changed user's previous rows.
+# The reads by school need the first five; a kept cache also needs the merge's: ``ix_users_h``
+# covers its id-ordered read of (id, hash) without touching the staged records, the
+# ``_user`` and ``_contact`` ones find a changed user's previous rows, and
+# ``ix_sections_chunk`` the sections of a chunk.
 READ_INDEXES = """
 CREATE INDEX IF NOT EXISTS ix_users_unplaced ON users (id) WHERE NOT placed;
 CREATE INDEX IF NOT EXISTS ix_users_flagged ON users (id) WHERE flagged;
 CREATE INDEX IF NOT EXISTS ix_direct ON direct (school, user_id, roles);
 CREATE INDEX IF NOT EXISTS ix_contact_students ON contact_students (student);
+CREATE INDEX IF NOT EXISTS ix_sections_school ON sections (school, id);
 """
 MERGE_INDEXES = """
 CREATE INDEX IF NOT EXISTS ix_users_h ON users (id, h);
 CREATE INDEX IF NOT EXISTS ix_direct_user ON direct (user_id);
 CREATE INDEX IF NOT EXISTS ix_contact_students_contact ON contact_students (contact);
+CREATE INDEX IF NOT EXISTS ix_sections_chunk ON sections (chunk);
 """
 FETCH_SCHEMA = """
-CREATE TABLE f.sections (school TEXT NOT NULL, id TEXT NOT NULL, h INTEGER NOT NULL,
-                         blob BLOB NOT NULL);
 CREATE TABLE f.problems (seq INTEGER PRIMARY KEY, school TEXT NOT NULL, blob BLOB NOT NULL);
 CREATE TABLE f.changed (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE f.gone (id TEXT PRIMARY KEY) WITHOUT ROWID;
@@ -68,6 +79,12 @@ CREATE TABLE f.old_contacts (contact TEXT NOT NULL, student TEXT NOT NULL);
 CREATE TABLE f.ch (id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE f.changed_sections (school TEXT NOT NULL, id TEXT NOT NULL,
                                  PRIMARY KEY (school, id)) WITHOUT ROWID;
+CREATE TABLE f.kept_chunks (id INTEGER PRIMARY KEY);
+CREATE TABLE f.gone_chunks (id INTEGER PRIMARY KEY);
+CREATE TABLE f.old_sections (school TEXT NOT NULL, id TEXT NOT NULL, h INTEGER NOT NULL,
+                             PRIMARY KEY (school, id, h)) WITHOUT ROWID;
+CREATE TABLE f.section_delta (school TEXT NOT NULL, n INTEGER NOT NULL, low INTEGER NOT NULL,
+                              high INTEGER NOT NULL);
 CREATE TABLE f.flagged_in (school TEXT NOT NULL, id TEXT NOT NULL,
                            PRIMARY KEY (school, id)) WITHOUT ROWID;
 CREATE TABLE f.ch_students (school TEXT NOT NULL, id TEXT NOT NULL,
@@ -76,14 +93,16 @@ CREATE TABLE f.scope (school TEXT NOT NULL, id TEXT NOT NULL,
                       PRIMARY KEY (school, id)) WITHOUT ROWID;
 """
 FETCH_INDEXES = """
-CREATE INDEX f.ix_sections ON sections (school, id);
 CREATE INDEX f.ix_problems ON problems (school, seq);
 """
 INSERTS = {
     "users": "INSERT OR IGNORE INTO users VALUES (?, ?, ?, ?, ?, ?)",
     "direct": "INSERT INTO direct VALUES (?, ?, ?)",
     "contact_students": "INSERT INTO contact_students VALUES (?, ?)",
-    "sections": "INSERT INTO f.sections VALUES (?, ?, ?, ?)",
+    "sections": "INSERT INTO sections VALUES (?, ?, ?, ?, ?)",
+    "section_chunks": "INSERT INTO section_chunks VALUES (?, ?, ?, ?, ?, ?)",
+    "kept_chunks": "INSERT OR IGNORE INTO f.kept_chunks VALUES (?)",
+    "section_pages": "INSERT OR REPLACE INTO section_pages VALUES (?, ?, ?, ?)",
     "problems": "INSERT INTO f.problems (school, blob) VALUES (?, ?)",
     "changed": "INSERT OR IGNORE INTO f.changed VALUES (?)",
     "gone": "INSERT OR IGNORE INTO f.gone VALUES (?)",
@@ -192,8 +211,7 @@ ON CONFLICT (school, kind) DO UPDATE SET n = n + excluded.n, low = low + exclude
 DIGESTS = """
 SELECT school, kind, n, low, high FROM user_digests
 UNION ALL
-SELECT school, 2, count(*), sum(h & 2147483647), sum((h >> 31) & 2147483647)
-  FROM f.sections GROUP BY school
+SELECT school, 2, n, low, high FROM section_digests
 ORDER BY 1, 2
 """
 # Contacts naming a student who is not in the fetch, by contact (a contact's students in
@@ -224,20 +242,10 @@ UNKNOWN_STUDENTS = "SELECT contact, student FROM unknown ORDER BY contact, link"
 UNPLACED = "SELECT blob FROM users WHERE NOT placed ORDER BY id"
 
 # What changed since the previous fetch, for the per-record evaluation (``school_scope``):
-# the users changed, added or gone, and the sections whose (school, hash) is new or went.
+# the users changed, added or gone (the sections: ``SECTION_CHANGES``).
 CHANGES_KEPT = (
     "INSERT INTO f.ch SELECT id FROM f.changed UNION SELECT id FROM f.gone",
     "CREATE INDEX f.ix_old_direct ON old_direct (user_id)",
-    """INSERT OR IGNORE INTO f.changed_sections
-SELECT school, id FROM (SELECT school, id, h FROM f.sections
-                        EXCEPT SELECT school, id, h FROM sections_seen)
-UNION
-SELECT school, id FROM (SELECT school, id, h FROM sections_seen
-                        EXCEPT SELECT school, id, h FROM f.sections)""",
-)
-SECTIONS_SEEN = (
-    "DELETE FROM sections_seen",
-    "INSERT INTO sections_seen SELECT school, id, h FROM f.sections",
 )
 # The accounts whose rows may differ, per school, found once per fetch from the changed
 # users (few) outwards: the changed users placed there before or now, the contacts (now)
@@ -324,3 +332,74 @@ SELECT c.digest, c.size, c.first_id, c.last_id FROM f.chunks c
  WHERE c.size = (SELECT count(*) FROM users WHERE id BETWEEN c.first_id AND c.last_id)
  ORDER BY c.digest""",
 )
+
+# Sections are staged a chunk at a time (``SqliteStaging.end_section_chunk``), each staged
+# row tagged with its chunk's id, ascending over fetches. A chunk or page of sections the
+# last fetch staged whole and that comes back the same keeps its rows (``f.kept_chunks``);
+# the rows of the previous fetch's other chunks are dropped at the end (?1: the highest
+# chunk id before this fetch). Clean chunks (every item a section, without a problem) of a
+# fetch never overlap in ids and follow each other in id order, like the pages.
+KNOWN_SECTION_CHUNKS = """
+SELECT id, digest, size, first_id, last_id FROM section_chunks
+ WHERE digest IN (SELECT value FROM json_each(?2)) AND whole AND id <= ?1
+"""
+SECTION_PAGE_CHUNKS = """
+INSERT OR IGNORE INTO f.kept_chunks
+SELECT id FROM section_chunks INDEXED BY ix_section_chunks_first
+ WHERE first_id BETWEEN ?2 AND ?3 AND last_id <= ?3 AND whole AND id <= ?1
+"""
+SECTION_PAGES = "SELECT first_id, last_id, size, digest FROM section_pages"
+# A page is kept only if the clean chunks within its ids are its items, no more.
+SECTION_PAGES_CHECKED = """
+DELETE FROM section_pages
+ WHERE size != (SELECT coalesce(sum(c.size), 0) FROM section_chunks c
+                 WHERE c.first_id BETWEEN section_pages.first_id AND section_pages.last_id
+                   AND c.last_id <= section_pages.last_id AND c.whole)
+"""
+# The sections that changed (``f.changed_sections``: the (school, id) of each (school, id,
+# hash) new or gone) and the per-school digests follow the chunks added and dropped: the
+# chunks kept hold the same rows before and after.
+SECTION_CHANGES = (
+    """INSERT INTO f.gone_chunks
+SELECT id FROM section_chunks WHERE id <= ?1 AND id NOT IN (SELECT id FROM f.kept_chunks)""",
+    """INSERT OR IGNORE INTO f.old_sections
+SELECT s.school, s.id, s.h FROM f.gone_chunks g CROSS JOIN sections s ON s.chunk = g.id""",
+    """INSERT INTO f.section_delta
+SELECT s.school, -count(*), -sum(s.h & 2147483647), -sum((s.h >> 31) & 2147483647)
+  FROM f.gone_chunks g CROSS JOIN sections s ON s.chunk = g.id GROUP BY s.school""",
+    """INSERT INTO f.section_delta
+SELECT school, count(*), sum(h & 2147483647), sum((h >> 31) & 2147483647)
+  FROM sections INDEXED BY ix_sections_chunk WHERE chunk > ?1 GROUP BY school""",
+    """INSERT INTO section_digests (school, n, low, high)
+SELECT school, sum(n), sum(low), sum(high) FROM f.section_delta WHERE true GROUP BY school
+ON CONFLICT (school) DO UPDATE SET n = n + excluded.n, low = low + excluded.low,
+                                   high = high + excluded.high""",
+    "DELETE FROM section_digests WHERE n = 0",
+    # new: added rows whose (school, id, hash) no previous row had (the kept and dropped
+    # ones are both still there)
+    """INSERT OR IGNORE INTO f.changed_sections
+SELECT a.school, a.id FROM sections a
+ WHERE a.chunk > ?1 AND NOT EXISTS (
+   SELECT 1 FROM sections o WHERE o.school = a.school AND o.id = a.id AND o.h = a.h
+                              AND o.chunk <= ?1)""",
+    "DELETE FROM sections WHERE chunk IN (SELECT id FROM f.gone_chunks)",
+    "DELETE FROM section_chunks WHERE id IN (SELECT id FROM f.gone_chunks)",
+    # gone: dropped rows whose (school, id, hash) no row has now
+    """INSERT OR IGNORE INTO f.changed_sections
+SELECT o.school, o.id FROM f.old_sections o
+ WHERE NOT EXISTS (SELECT 1 FROM sections s
+                    WHERE s.school = o.school AND s.id = o.id AND s.h = o.h)""",
+)
+ALL_SECTION_DIGESTS = (
+    "DELETE FROM section_digests",
+    """INSERT INTO section_digests
+SELECT school, count(*), sum(h & 2147483647), sum((h >> 31) & 2147483647) FROM sections
+ GROUP BY school""",
+)
+NO_SECTIONS = (
+    "DELETE FROM sections",
+    "DELETE FROM section_chunks",
+    "DELETE FROM section_pages",
+    "DELETE FROM section_digests",
+)
+SCHOOL_SECTIONS = "SELECT blob FROM sections WHERE school = ? ORDER BY id, rowid"

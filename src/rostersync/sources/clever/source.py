@@ -190,6 +190,13 @@ class CleverSource:
     def sections(self) -> Iterator[SectionRecord | RowProblem]:
         return self._list("sections", "section", mapping.convert_section)
 
+    def section_pages(self) -> Iterator[RawPage[SectionRecord]]:
+        """The sections of ``sections`` page by page, each page (or chunk of one) mapped
+        only when its items are read: one that came back as the last fetch staged it is
+        passed over unread."""
+        pages = iter_pages(self._http, list_uri("sections", self._page_size))
+        return item_pages(pages, "section", mapping.convert_section, _item_id)
+
     def terms(self) -> Iterator[TermRecord | RowProblem]:
         return self._list("terms", "term", mapping.convert_term)
 
