@@ -171,7 +171,7 @@ DIGEST_CHANGES = (
     """INSERT INTO f.digest_delta
 SELECT d.school, 0, 1, u.h & 2147483647, (u.h >> 31) & 2147483647
   FROM f.changed c CROSS JOIN direct d ON d.user_id = c.id
-  JOIN users u ON u.id = c.id""",
+ CROSS JOIN users u ON u.id = c.id""",
     """INSERT INTO f.digest_delta
 SELECT od.school, 0, -1, -(o.h & 2147483647), -((o.h >> 31) & 2147483647)
   FROM f.old_direct od JOIN f.old_h o ON o.id = od.user_id""",
@@ -179,12 +179,12 @@ SELECT od.school, 0, -1, -(o.h & 2147483647), -((o.h >> 31) & 2147483647)
     """INSERT INTO f.digest_delta
 SELECT d.school, 1, 1, u.h & 2147483647, (u.h >> 31) & 2147483647
   FROM f.changed c CROSS JOIN contact_students cs ON cs.contact = c.id
-  JOIN direct d ON d.user_id = cs.student JOIN users u ON u.id = c.id
+ CROSS JOIN direct d ON d.user_id = cs.student CROSS JOIN users u ON u.id = c.id
  WHERE d.roles & 1""",
     """INSERT INTO f.digest_delta
 SELECT d.school, 1, 1, u.h & 2147483647, (u.h >> 31) & 2147483647
   FROM f.changed s CROSS JOIN direct d ON d.user_id = s.id
-  JOIN contact_students cs ON cs.student = s.id JOIN users u ON u.id = cs.contact
+ CROSS JOIN contact_students cs ON cs.student = s.id CROSS JOIN users u ON u.id = cs.contact
  WHERE d.roles & 1 AND cs.contact NOT IN (SELECT id FROM f.ch)""",
     # contacts before: the changed and gone contacts' links (to students as placed then:
     # changed or gone ones as they were, the others as they are), and the other contacts of
