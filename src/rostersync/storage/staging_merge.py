@@ -43,12 +43,8 @@ class PreviousUsers:
             return self._out_of_order(user_id)
         self._position = user_id
         while True:
-            rows, i = self._rows, self._i
+            rows, i = self._rows, self._gone_below(user_id)
             count = len(rows)
-            while i < count and rows[i][0] < user_id:
-                self._gone(rows[i][0])
-                i += 1
-            self._i = i
             if i < count:
                 found_id, found = rows[i]
                 if found_id != user_id:
@@ -64,12 +60,8 @@ class PreviousUsers:
         False (nothing passed over) if ``first`` was asked for or is not stored."""
         if first <= self._position:
             return False
-        rows, i = self._rows, self._i
+        rows, i = self._rows, self._gone_below(first)
         count = len(rows)
-        while i < count and rows[i][0] < first:
-            self._gone(rows[i][0])
-            i += 1
-        self._i = i
         if i < count:
             if rows[i][0] != first:
                 return False
@@ -88,6 +80,16 @@ class PreviousUsers:
             self._rows, self._i, self._last = [], 0, last
         self._position = last
         return True
+
+    def _gone_below(self, user_id: str) -> int:
+        """Hand the window's ids below ``user_id`` to ``gone``; the index of the next row."""
+        rows, i = self._rows, self._i
+        count = len(rows)
+        while i < count and rows[i][0] < user_id:
+            self._gone(rows[i][0])
+            i += 1
+        self._i = i
+        return i
 
     def finish(self) -> None:
         """The stored ids never reached are gone."""
