@@ -10,11 +10,14 @@ not above the last one merged came out of order; it is looked up on its own.
 from __future__ import annotations
 
 import sqlite3
+from bisect import bisect_right
 from collections.abc import Callable
+from operator import itemgetter
 
 from rostersync.storage import staging_sql as q
 
 _WINDOW = 10_000
+_id = itemgetter(0)
 
 
 class PreviousUsers:
@@ -65,8 +68,7 @@ class PreviousUsers:
         if i < count:
             if rows[i][0] != first:
                 return False
-            while i < count and rows[i][0] <= last:
-                i += 1
+            i = bisect_right(rows, last, i, key=_id)
             self._i = i
             if i == count and not self._done:
                 self._last = max(self._last, last)
