@@ -285,3 +285,13 @@ def test_unreadable_rate_limit_headers_mean_no_advice() -> None:
     headers = httpx.Headers({"Retry-After": "soon", "X-RateLimit-Reset": "later"})
 
     assert rate_limit_wait(headers, EPOCH) is None
+
+
+def test_responses_are_read_a_mebibyte_at_a_time() -> None:
+    """httpcore's 64 KiB reads cost a third of a large page's CPU; the transport raises them
+    (the loopback tests of the sandbox read whole pages through it)."""
+    import httpcore
+
+    import rostersync.sources.clever.transport as transport
+
+    assert httpcore.HTTP11Connection.READ_NUM_BYTES == transport._READ_BYTES == 1 << 20

@@ -282,3 +282,28 @@ def test_inactive_plan_does_not_sync_and_loses_nothing(env: Env) -> None:
     assert result.runs == []
     assert "inactive" in result.skipped_reason
     assert env.roster(a) == before
+
+
+def test_schools_are_written_only_when_new_or_renamed(env: Env) -> None:
+    from sqlalchemy import event
+
+    env.sync()
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        if " schools " in f" {statement.lower()} " and statement.lstrip()[:6] in (
+            "INSERT",
+            "UPDATE",
+        ):
+            statements.append(statement)
+
+    event.listen(env.store.engine, "after_cursor_execute", record)
+    env.sync()
+    # the resync found every school as it was: no upsert (each school's status is saved)
+    assert not [s for s in statements if s.lstrip().startswith("INSERT")]
+    first = source_ids(env)[0]
+    env.state.save("schools", {**env.state.require("schools", first), "name": "Renamed High"})
+    statements.clear()
+    env.sync()
+    assert env.school(first).name == "Renamed High"
+    assert len([s for s in statements if s.lstrip().startswith("INSERT")]) == 1

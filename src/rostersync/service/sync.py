@@ -174,11 +174,14 @@ def _targets(
 def _register_schools(
     services: Services, config: DistrictConfig, records: Sequence[SchoolRecord]
 ) -> None:
-    """New schools in the share appear as never_synced; names stay current."""
+    """New schools in the share appear as never_synced; names stay current. Only new and
+    renamed schools are written (a large district lists thousands, mostly as they were)."""
     with services.store.unit_of_work() as uow:
         uow.lock_district(config.id)  # take the write lock before reading (SQLite)
+        names = {school.source_id: school.name for school in uow.list_schools(config.id)}
         for record in records:
-            uow.upsert_school(config.id, record)
+            if names.get(record.source_id) != record.name:
+                uow.upsert_school(config.id, record)
         uow.commit()
 
 

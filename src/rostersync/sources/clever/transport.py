@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpcore
 import httpx
 import msgspec
 
@@ -41,6 +42,15 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 _MAX_DETAIL = 300
+
+# httpcore reads a response body 64 KiB at a time, and each read goes through h11's parser,
+# httpcore's and httpx's stream generators: for a 6 MB page of 10,000 users that is about
+# 90 trips and a third of the page's CPU (29 against 20 ms a page, measured on loopback).
+# Reads of up to 1 MiB: the socket returns what it has, so small replies cost nothing more.
+# ``READ_NUM_BYTES`` is a class attribute httpcore reads per read; only ever raised here.
+_READ_BYTES = 1 << 20
+if getattr(httpcore.HTTP11Connection, "READ_NUM_BYTES", _READ_BYTES) < _READ_BYTES:
+    httpcore.HTTP11Connection.READ_NUM_BYTES = _READ_BYTES
 
 
 @dataclass(frozen=True, slots=True)
