@@ -221,3 +221,21 @@ def test_a_deployment_keeps_its_caches_where_the_settings_say(tmp_path: Path) ->
     assert off.store.fetch_cache_dir is None
     for services in (default, chosen, off):
         services.store.dispose()
+
+
+def test_schools_evaluated_in_part_share_one_transaction(env: Env, tmp_path: Path) -> None:
+    """A change in every school: each is evaluated in part, and the batch commits once
+    (``service.partial.PartBatch``), ending as a sync without a cache does."""
+    env.sync()
+    schools = env.data.tables["schools"].ids
+    for school in schools:
+        _edit_name(env, env.state.users_of_school(school, "student")[0], "Batched")
+    points: list[str] = []
+    env.services = replace(env.services, checkpoint=points.append)
+
+    result = env.sync()
+
+    assert result.partial == len(schools) == 3
+    assert points.count("after_commit") == 1
+    assert {run.outcome for run in result.runs} == {Outcome.APPLIED}
+    assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)

@@ -34,7 +34,7 @@ from rostersync.service.fetch import (
 )
 from rostersync.service.model import DistrictConfig, Plan, RunRecord, SchoolRow
 from rostersync.service.outbox import deliver_pending
-from rostersync.service.partial import evaluate_part, partial_possible
+from rostersync.service.partial import PartBatch, evaluate_part, partial_possible
 from rostersync.service.unchanged import (
     Stamps,
     UnchangedRuns,
@@ -203,6 +203,7 @@ def _evaluate_all(
     )
     stamps = Stamps()
     skips = UnchangedRuns(services, config.id, stamps)
+    batch = PartBatch(services, config.id)
     # What shapes rosters district-wide (row problems aside): a per-record evaluation
     # needs it unchanged since the previous fetch.
     rules = shared_digest(fetched.terms, fetched.courses, [], config.policy)
@@ -214,17 +215,33 @@ def _evaluate_all(
             fetched,
             refs,
             Inputs(shared, rules, digests),
-            skips,
+            Writers(skips, batch),
             result,
             trigger,
             actor,
             started,
         )
+        batch.flush()
         skips.flush()
     finally:
+        batch.close()
         skips.close()
     restamp(services, config.id, stamps)
     fetched.staging.remember_checks(rules, digests)
+
+
+@dataclass(frozen=True, slots=True)
+class Writers:
+    """The two writers that keep a transaction open across schools: the unchanged runs
+    (``service.unchanged``) and the batch of schools evaluated in part. At most one holds
+    a transaction at a time (SQLite has one writer): ``flush`` ends both."""
+
+    skips: UnchangedRuns
+    batch: PartBatch
+
+    def flush(self) -> None:
+        self.batch.flush()
+        self.skips.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +260,7 @@ def _evaluate_targets(
     fetched: FetchedDistrict,
     refs: Sequence[str] | None,
     inputs: Inputs,
-    skips: UnchangedRuns,
+    writers: Writers,
     result: SyncResult,
     trigger: str,
     actor: str,
@@ -262,12 +279,12 @@ def _evaluate_targets(
             started_at=started,
         )
         if broken is not None:
-            skips.flush()
+            writers.flush()
             runs.append(
                 record_failure(services, verdict, broken, fatal=True, rule="district_error")
             )
         elif school.source_id not in fetched.schools:
-            skips.flush()
+            writers.flush()
             message = (
                 f"School {school.name} is no longer in the data shared with this app. "
                 "Reshare it in Clever, then use 'I fixed it'."
@@ -276,7 +293,7 @@ def _evaluate_targets(
                 record_failure(services, verdict, message, fatal=True, rule="school_unshared")
             )
         else:
-            runs.append(_evaluate_one(services, verdict, fetched, inputs, skips, result, shared))
+            runs.append(_evaluate_one(services, verdict, fetched, inputs, writers, result, shared))
 
 
 def _evaluate_one(
@@ -284,7 +301,7 @@ def _evaluate_one(
     verdict: SchoolVerdict,
     fetched: FetchedDistrict,
     inputs: Inputs,
-    skips: UnchangedRuns,
+    writers: Writers,
     result: SyncResult,
     shared: SharedProblems,
 ) -> RunRecord:
@@ -298,17 +315,20 @@ def _evaluate_one(
     # A school whose inputs changed since the last sync (as the fetch cache knows) cannot be
     # skipped: its stored digest is at best that sync's, so the skip's reads are spared.
     previous = fetched.staging.previous_check(school.source_id)
+    skips = writers.skips
     if previous is None or previous == digest:
+        writers.batch.flush()  # the skip's transaction comes next
         skipped = skips.skip(school, digest, base)
         if skipped is not None:
             return skipped
-    skips.flush()  # the school's own transaction comes next
+    skips.flush()  # the school's own transaction (or the batch's) comes next
     check = InputCheck(digest, skips.stamps)
     if partial_possible(fetched, school.source_id, inputs.rules):
-        run = evaluate_part(services, verdict, fetched, staged, check, shared)
+        run = evaluate_part(services, verdict, fetched, staged, check, shared, writers.batch)
         if run is not None:
             result.partial += 1
             return run
+    writers.batch.flush()  # the school's own transaction comes next
     desired, problems = school_roster(fetched, school.source_id, staged)
     return evaluate_school(services, verdict, desired, problems, check)
 
