@@ -59,14 +59,25 @@ def user(draw: st.DrawFn, user_id: str) -> UserRecord:
 @st.composite
 def school(draw: st.DrawFn) -> tuple[list[UserRecord], list[SectionRecord]]:
     users = [draw(user(i)) for i in sorted(draw(st.sets(st.sampled_from(IDS), max_size=12)))]
+    # Members drawn from anyone (often dangling) or from those placed here in the role
+    # (none dangling: the usual case of real data).
+    roles = roles_of(users)
+    students = sorted(u for u, bits in roles.items() if bits & 1) or IDS
+    teachers = sorted(u for u, bits in roles.items() if bits & 2) or IDS
+
+    def members(pool: list[str], size: int) -> tuple[str, ...]:
+        pool = draw(st.sampled_from([IDS, pool]))
+        return tuple(draw(st.lists(st.sampled_from(pool), max_size=size, unique=True)))
+
     sections = [
         SectionRecord(
             source_id=f"c{n}",
             school_id=SCHOOL,
             name=f"Class {n}",
             term_id=draw(st.sampled_from(["t1", "t2"])),
-            teacher_id=draw(st.sampled_from(["", *IDS])),
-            student_ids=tuple(draw(st.lists(st.sampled_from(IDS), max_size=6, unique=True))),
+            teacher_id=draw(st.sampled_from(["", *teachers])),
+            teacher_ids=members(teachers, 2),
+            student_ids=members(students, 6),
         )
         for n in range(draw(st.integers(0, 4)))
     ]

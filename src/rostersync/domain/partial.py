@@ -102,8 +102,14 @@ def build_school_part(
     for user in contacts:
         place_contact(user, students, rosters, local)  # links to other schools' students
     problems.extend(unknown)
+    # Who may be listed in each role: every member of every section is checked, so the
+    # usual case (none dangling) is one set comparison per role, in C.
+    having = {
+        STUDENT_BIT: set(students),
+        TEACHER_BIT: {a for a, bits in roles.items() if bits & TEACHER_BIT},
+    }
     for section in sections:
-        _place_section_part(section, roster, roles, terms, courses, scope, problems)
+        _place_section_part(section, roster, roles, having, terms, courses, scope, problems)
     return roster, problems
 
 
@@ -111,11 +117,13 @@ def _place_section_part(
     section: SectionRecord,
     roster: SchoolRoster,
     roles: Mapping[str, int],
+    having: Mapping[int, set[str]],
     terms: Mapping[str, TermRecord],
     courses: Mapping[str, CourseRecord],
     scope: Scope,
     problems: list[RowProblem],
 ) -> None:
+    """``having``: per role bit, the ids placed in the school with it (from ``roles``)."""
     if section.school_id != roster.school_id:
         return
     section_id = section.source_id
@@ -125,6 +133,10 @@ def _place_section_part(
     accounts, memberships = scope.accounts, roster.memberships
     for role, ids in section_members(section):
         bit = _BIT_OF_ROLE[role]
+        if having[bit].issuperset(ids):  # nobody dangling (the usual case)
+            kept = ids if whole else accounts.intersection(ids)
+            memberships.update([(section_id, account_id, role) for account_id in kept])
+            continue
         for account_id in ids:
             if not roles.get(account_id, 0) & bit:
                 problems.append(dangling(section, role, account_id))
