@@ -300,9 +300,7 @@ class SqliteStaging:
             _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS, *q.FIND_UNKNOWN))
             _run_all(db, q.ALL_SECTION_DIGESTS)
         if self._keep:
-            in_order = previous is not None and not previous.disordered
-            chunks = q.CHUNKS_KEPT if in_order else q.CHUNKS_CHECKED
-            _run_all(db, (q.FLAGGED_IN, q.PAGES_CHECKED, *chunks))
+            _run_all(db, (q.FLAGGED_IN, q.PAGES_CHECKED, *q.CHUNKS_CHECKED))
             _run_all(db, (q.SECTION_PAGES_CHECKED,))
         _run(db, q.FETCH_INDEXES)
         db.execute("COMMIT")

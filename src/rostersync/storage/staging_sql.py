@@ -333,19 +333,6 @@ SELECT c.digest, c.size, c.first_id, c.last_id FROM f.chunks c
  ORDER BY c.digest""",
 )
 
-# The same after a fetch merged in id order: a chunk carried over or passed over still
-# holds exactly its items (any item of its range would have been in it, and changed its
-# digest), so only the chunks staged anew are counted, and the previous fetch's that this
-# one did not keep are dropped. (Rewriting every chunk cost 2 s a fetch at 1M students.)
-CHUNKS_KEPT = (
-    "DELETE FROM chunks WHERE digest NOT IN (SELECT digest FROM f.chunks)",
-    """INSERT OR REPLACE INTO chunks
-SELECT c.digest, c.size, c.first_id, c.last_id FROM f.chunks c
- WHERE c.digest NOT IN (SELECT digest FROM chunks)
-   AND c.size = (SELECT count(*) FROM users WHERE id BETWEEN c.first_id AND c.last_id)
- ORDER BY c.digest""",
-)
-
 # Sections are staged a chunk at a time (``SqliteStaging.end_section_chunk``), each staged
 # row tagged with its chunk's id, ascending over fetches. A chunk or page of sections the
 # last fetch staged whole and that comes back the same keeps its rows (``f.kept_chunks``);
