@@ -19,8 +19,6 @@ The outcome is written exactly as a whole evaluation writes it (``evaluate.concl
 
 from __future__ import annotations
 
-import time
-from contextlib import ExitStack
 from functools import partial
 
 from rostersync.domain.changes import diff
@@ -32,6 +30,7 @@ from rostersync.service.context import Services
 from rostersync.service.evaluate import (
     InputCheck,
     Judged,
+    SchoolBatch,
     SchoolVerdict,
     conclude,
 )
@@ -50,67 +49,6 @@ def partial_possible(fetched: FetchedDistrict, school_source_id: str, rules: str
     )
 
 
-class PartBatch:
-    """One transaction shared by consecutive schools evaluated in part.
-
-    A touched school writes a few dozen rows; a connection, the district lock and a commit
-    of its own cost more than its whole evaluation (about a third of it at 2,000 schools).
-    Up to ``size`` schools, or what ``seconds`` allow (the lock keeps other writers of the
-    district waiting), share one transaction. Each school's roster, run, status and email
-    still land together or not at all: a crash rolls back the uncommitted schools of the
-    batch, which keep their last good state and are evaluated again by the next sync.
-    Anything else that writes must ``flush`` the batch first (SQLite has one writer)."""
-
-    def __init__(
-        self, services: Services, district_id: str, size: int = 32, seconds: float = 0.25
-    ) -> None:
-        self._services = services
-        self._district_id = district_id
-        self._size = size
-        self._seconds = seconds
-        self._open: ExitStack | None = None
-        self._uow: UnitOfWork | None = None
-        self._locked = False  # a transaction holding the district lock is open
-        self._pending = 0  # schools written in it
-        self._since = 0.0
-
-    def unit_of_work(self) -> UnitOfWork:
-        """The batch's unit of work, its transaction holding the district lock."""
-        if self._uow is None:
-            self._open = ExitStack()
-            self._uow = self._open.enter_context(self._services.store.unit_of_work())
-        if not self._locked:
-            self._uow.lock_district(self._district_id)
-            self._locked = True
-            self._since = time.monotonic()
-        return self._uow
-
-    def written(self) -> None:
-        """A school's outcome was written in the transaction: commit when the batch is full."""
-        self._pending += 1
-        if self._pending >= self._size or time.monotonic() - self._since >= self._seconds:
-            self.flush()
-
-    def flush(self) -> None:
-        """Commit the schools written so far and end the transaction (and the lock)."""
-        if self._uow is None or not self._locked:
-            return
-        self._uow.commit()
-        self._locked = False
-        written, self._pending = self._pending, 0
-        if written:
-            self._services.checkpoint("after_commit")
-
-    def close(self) -> None:
-        """Give the connection back; what ``flush`` did not commit is rolled back."""
-        try:
-            if self._open is not None:
-                self._open.close()
-        finally:
-            self._open = self._uow = None
-            self._locked, self._pending = False, 0
-
-
 def evaluate_part(
     services: Services,
     verdict: SchoolVerdict,
@@ -118,7 +56,7 @@ def evaluate_part(
     staged: list[RowProblem],
     check: InputCheck,
     shared: SharedProblems | None = None,
-    batch: PartBatch | None = None,
+    batch: SchoolBatch | None = None,
 ) -> RunRecord | None:
     """Evaluate the school from its scope in one transaction, as ``evaluate_school`` would
     whole; ``None`` (nothing written) if its stored roster is not the previous fetch's.

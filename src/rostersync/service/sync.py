@@ -19,6 +19,7 @@ from rostersync.errors import NotFoundError, SourceError, TokenInvalidError
 from rostersync.service.context import Services
 from rostersync.service.evaluate import (
     InputCheck,
+    SchoolBatch,
     SchoolVerdict,
     evaluate_school,
     new_run,
@@ -34,7 +35,7 @@ from rostersync.service.fetch import (
 )
 from rostersync.service.model import DistrictConfig, Plan, RunRecord, SchoolRow
 from rostersync.service.outbox import deliver_pending
-from rostersync.service.partial import PartBatch, evaluate_part, partial_possible
+from rostersync.service.partial import evaluate_part, partial_possible
 from rostersync.service.unchanged import (
     Stamps,
     UnchangedRuns,
@@ -203,7 +204,7 @@ def _evaluate_all(
     )
     stamps = Stamps()
     skips = UnchangedRuns(services, config.id, stamps)
-    batch = PartBatch(services, config.id)
+    batch = SchoolBatch(services, config.id)
     # What shapes rosters district-wide (row problems aside): a per-record evaluation
     # needs it unchanged since the previous fetch.
     rules = shared_digest(fetched.terms, fetched.courses, [], config.policy)
@@ -233,11 +234,11 @@ def _evaluate_all(
 @dataclass(frozen=True, slots=True)
 class Writers:
     """The two writers that keep a transaction open across schools: the unchanged runs
-    (``service.unchanged``) and the batch of schools evaluated in part. At most one holds
-    a transaction at a time (SQLite has one writer): ``flush`` ends both."""
+    (``service.unchanged``) and the batch of schools evaluated (``SchoolBatch``). At most
+    one holds a transaction at a time (SQLite has one writer): ``flush`` ends both."""
 
     skips: UnchangedRuns
-    batch: PartBatch
+    batch: SchoolBatch
 
     def flush(self) -> None:
         self.batch.flush()
@@ -321,16 +322,15 @@ def _evaluate_one(
         skipped = skips.skip(school, digest, base)
         if skipped is not None:
             return skipped
-    skips.flush()  # the school's own transaction (or the batch's) comes next
+    skips.flush()  # the batch's transaction comes next
     check = InputCheck(digest, skips.stamps)
     if partial_possible(fetched, school.source_id, inputs.rules):
         run = evaluate_part(services, verdict, fetched, staged, check, shared, writers.batch)
         if run is not None:
             result.partial += 1
             return run
-    writers.batch.flush()  # the school's own transaction comes next
     desired, problems = school_roster(fetched, school.source_id, staged)
-    return evaluate_school(services, verdict, desired, problems, check)
+    return evaluate_school(services, verdict, desired, problems, check, writers.batch)
 
 
 def _fail_all(
