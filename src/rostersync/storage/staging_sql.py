@@ -113,7 +113,7 @@ INSERTS = {
 # The ids are gathered first (a UNION of ids only), then each user read once: a UNION of
 # whole rows would sort and compare the blobs too (about a third slower).
 SCHOOL_USERS = """
-SELECT u.id, u.blob FROM users u WHERE u.id IN (
+SELECT u.blob FROM users u WHERE u.id IN (
   SELECT user_id FROM direct WHERE school = ?1
   UNION
   SELECT cs.contact FROM direct d JOIN contact_students cs ON cs.student = d.user_id
