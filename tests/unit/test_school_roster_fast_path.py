@@ -26,17 +26,12 @@ from rostersync.domain.records import (
     UserRecord,
 )
 from rostersync.domain.roster import (
-    STAFF_BIT,
-    STUDENT_BIT,
-    TEACHER_BIT,
     SchoolRoster,
-    _direct_schools,
     _place_section,
     _student_schools,
     build_school_roster,
     place_contact,
     place_user,
-    placement,
     unknown_student,
 )
 
@@ -132,25 +127,3 @@ def test_a_school_roster_is_the_plain_build_of_its_school(
 
     assert as_data(roster) == as_data(plain)
     assert problems == plain_problems
-
-
-def plain_placement(user: UserRecord) -> tuple[list[tuple[str, int]], list[str]]:
-    """``placement`` as it was: the role bits over ``_direct_schools``."""
-    bits = {"student": STUDENT_BIT, "teacher": TEACHER_BIT, "staff": STAFF_BIT}
-    roles: dict[str, int] = {}
-    for role, info_schools in _direct_schools(user):
-        for school in info_schools:
-            roles[school] = roles.get(school, 0) | bits[role]
-    students = [rel.student_id for rel in user.contact.relationships] if user.contact else []
-    return sorted(roles.items()), students
-
-
-@settings(max_examples=400, deadline=None)
-@given(
-    st.lists(st.sampled_from(IDS), min_size=1, max_size=4).flatmap(
-        lambda ids: st.tuples(*(user(i) for i in ids))
-    )
-)
-def test_placement_is_the_plain_placement(users: tuple[UserRecord, ...]) -> None:
-    for one in users:
-        assert placement(one) == plain_placement(one)

@@ -352,25 +352,17 @@ def placement(user: UserRecord) -> tuple[list[tuple[str, int]], list[str]]:
     """Where a user belongs: its schools, each with the roles it holds there directly (a
     sum of ``STUDENT_BIT``, ``TEACHER_BIT``, ``STAFF_BIT``: exactly its links of those
     roles in the school's roster), and the students it is a contact of (through whom it
-    belongs to their schools). Runs once per user staged: the roles are read straight off
-    the record (a primary school counts as listed), not through ``_direct_schools``."""
+    belongs to their schools)."""
     roles: dict[str, int] = {}
-    student, teacher, staff, contact = user.student, user.teacher, user.staff, user.contact
-    if student is not None:
-        for school in student.schools:
-            roles[school] = STUDENT_BIT
-        if student.school:
-            roles[student.school] = STUDENT_BIT
-    if teacher is not None:
-        for school in teacher.schools:
-            roles[school] = roles.get(school, 0) | TEACHER_BIT
-        if teacher.school:
-            roles[teacher.school] = roles.get(teacher.school, 0) | TEACHER_BIT
-    if staff is not None:
-        for school in staff.schools:
-            roles[school] = roles.get(school, 0) | STAFF_BIT
-    students = [rel.student_id for rel in contact.relationships] if contact is not None else []
+    for role, info_schools in _direct_schools(user):
+        bit = _ROLE_BIT[role]
+        for school in info_schools:
+            roles[school] = roles.get(school, 0) | bit
+    students = [rel.student_id for rel in user.contact.relationships] if user.contact else []
     return sorted(roles.items()), students
+
+
+_ROLE_BIT = {_STUDENT: STUDENT_BIT, _TEACHER: TEACHER_BIT, _STAFF: STAFF_BIT}
 
 
 def build_school_roster(
