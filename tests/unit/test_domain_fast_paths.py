@@ -211,3 +211,39 @@ def test_change_set_counts_keep_plain_string_keys() -> None:
     counts = ChangeSet("s1", [Change("students", Op.ADDED, ("u1",))]).counts()
     assert counts["students"] == {"added": 1, "updated": 0, "removed": 0}
     assert all(type(op) is str for ops in counts.values() for op in ops)
+
+
+@st.composite
+def first_loads(draw: st.DrawFn) -> SchoolRoster:
+    """A desired roster over a wider id space (ids sharing prefixes, so the sort of pairs
+    by their first and second ids is exercised), for a diff from an empty roster."""
+    ids = st.text("ab", min_size=0, max_size=3)
+    links = draw(st.sets(st.tuples(ids, st.sampled_from(ROLES)), max_size=20))
+    accounts = {a: Account(a, (), first_name=draw(WORDS)) for a in sorted({a for a, _ in links})}
+    classes = {c: ClassInfo(c, draw(WORDS)) for c in draw(st.sets(ids, max_size=6))}
+    members = st.tuples(ids, ids, st.sampled_from(["student", "teacher"]))
+    memberships = draw(st.sets(members, max_size=25))
+    pairs = draw(st.sets(st.tuples(ids, ids), max_size=20))
+    contact_links = {p: LinkInfo(draw(WORDS), draw(TYPES)) for p in pairs}
+    return SchoolRoster("s1", accounts, links, classes, memberships, contact_links)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(first_loads(), rosters()))
+def test_diff_from_an_empty_roster_matches_the_plain_version(desired) -> None:
+    """A first load takes ``diff``'s shortcut for an empty current roster."""
+    change_set = diff(SchoolRoster("s1"), desired)
+    reference = reference_diff(SchoolRoster("s1"), desired)
+    assert change_set.changes == reference
+    assert [repr(c) for c in change_set.changes] == [repr(c) for c in reference]
+    assert change_set.school_id == "s1"
+
+
+def test_diff_refuses_a_membership_of_another_role_from_empty_or_not() -> None:
+    desired = SchoolRoster("s1", memberships={("c", "a1", "staff")})
+    for current in (SchoolRoster("s1"), SchoolRoster("s1", classes={"d": ClassInfo("d", "")})):
+        try:
+            diff(current, desired)
+        except KeyError:
+            continue
+        raise AssertionError("a membership of role staff was diffed")

@@ -8,7 +8,7 @@ set can be applied later exactly as it was reviewed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from operator import attrgetter, itemgetter
@@ -95,6 +95,14 @@ class ChangeSet:
 
 def diff(current: SchoolRoster, desired: SchoolRoster) -> ChangeSet:
     """Everything that must change for ``current`` to become ``desired``."""
+    if not (
+        current.links
+        or current.accounts
+        or current.classes
+        or current.memberships
+        or current.contact_links
+    ):
+        return ChangeSet(school_id=desired.school_id, changes=_all_added(desired))
     rows = _link_rows(current, desired)
     rows["classes"] = _value_rows(current.classes, desired.classes)
     rows["contact_links"] = _value_rows(current.contact_links, desired.contact_links)
@@ -193,6 +201,58 @@ def _membership_changes(current: SchoolRoster, desired: SchoolRoster) -> dict[st
         ]
     if sum(map(len, out.values())) != len(changed):
         raise KeyError("a membership whose role is neither student nor teacher")
+    return out
+
+
+def _all_added(desired: SchoolRoster) -> list[Change]:
+    """``diff`` from an empty roster (a school's first load): every row of ``desired`` is
+    added, so there is nothing to compare, and each entity's keys are sorted as plain
+    strings (a first id, then the second ids under it) rather than as tuples of rows. The
+    same changes in the same order (tests/unit/test_domain_fast_paths.py)."""
+    accounts = desired.accounts
+    ids: dict[str, list[str]] = {}
+    for account_id, role in desired.links:
+        ids.setdefault(ROLE_ENTITY[role], []).append(account_id)
+    memberships: dict[str, list[tuple[str, str]]] = {}
+    for class_id, account_id, role in desired.memberships:
+        memberships.setdefault(role, []).append((class_id, account_id))
+    if not memberships.keys() <= MEMBERSHIP_ENTITY.keys():
+        raise KeyError("a membership whose role is neither student nor teacher")
+    by_entity: dict[str, list[Change]] = {}
+    for entity, entity_ids in ids.items():
+        entity_ids.sort()
+        by_entity[entity] = [
+            _new_change(entity, _ADDED, (a,), None, accounts[a]) for a in entity_ids
+        ]
+    classes = desired.classes
+    by_entity["classes"] = [
+        _new_change("classes", _ADDED, (c,), None, classes[c]) for c in sorted(classes)
+    ]
+    for role, entity in MEMBERSHIP_ENTITY.items():
+        pairs = _sorted_pairs(memberships.get(role, ()))
+        by_entity[entity] = [_new_change(entity, _ADDED, key, None, None) for key in pairs]
+    links = desired.contact_links
+    by_entity["contact_links"] = [
+        _new_change("contact_links", _ADDED, key, None, links[key]) for key in _sorted_pairs(links)
+    ]
+    changes: list[Change] = []
+    for entity in ENTITIES:
+        changes += by_entity.get(entity, ())
+    return changes
+
+
+def _sorted_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``sorted(pairs)`` for distinct pairs, by sorting strings only: the first ids, then
+    the second ids under each (Python sorts a list of strings several times faster than a
+    list of tuples, which compares element by element through the generic path)."""
+    under: dict[str, list[str]] = {}
+    for first, second in pairs:
+        under.setdefault(first, []).append(second)
+    out: list[tuple[str, str]] = []
+    for first in sorted(under):
+        seconds = under[first]
+        seconds.sort()
+        out += [(first, second) for second in seconds]
     return out
 
 

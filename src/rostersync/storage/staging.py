@@ -314,7 +314,7 @@ class SqliteStaging:
     def school_users(self, school_id: str) -> Iterator[MappedUser]:
         """A school's users: its students, teachers and staff, and their contacts, by id."""
         decode = self._user.decode
-        for _, blob in self._db.execute(q.SCHOOL_USERS, (school_id,)):
+        for (blob,) in self._db.execute(q.SCHOOL_USERS, (school_id,)):
             yield decode(blob)
 
     def school_users_part(self, school_id: str, scope: Scope) -> Iterator[MappedUser]:
