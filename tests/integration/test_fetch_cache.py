@@ -239,3 +239,30 @@ def test_schools_evaluated_in_part_share_one_transaction(env: Env, tmp_path: Pat
     assert points.count("after_commit") == 1
     assert {run.outcome for run in result.runs} == {Outcome.APPLIED}
     assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
+
+
+def test_a_failure_in_a_batch_rolls_back_its_schools_and_the_next_sync_applies_them(
+    env: Env, tmp_path: Path
+) -> None:
+    env.sync()
+    schools = env.data.tables["schools"].ids
+    before = {school: env.roster(school) for school in schools}
+    for school in schools:
+        _edit_name(env, env.state.users_of_school(school, "student")[0], "Rolled")
+    applies: list[str] = []
+
+    def fail_in_the_second_school(point: str) -> None:
+        if point == "mid_apply":
+            applies.append(point)
+            if len(applies) == 2:
+                raise RuntimeError("the process died here")
+
+    crashing = replace(env.services, checkpoint=fail_in_the_second_school)
+    with pytest.raises(RuntimeError):
+        sync_district(crashing, env.district_id)
+
+    # the first school shared the second's transaction: neither kept anything
+    assert {school: env.roster(school) for school in schools} == before
+    result = env.sync()
+    assert {run.outcome for run in result.runs} == {Outcome.APPLIED}
+    assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
