@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sqlite3
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -32,7 +33,13 @@ from rostersync.service.ports import Checkpoint
 from rostersync.storage.districts_repo import STATUS_COLUMNS, status_columns
 from rostersync.storage.roster_copy import CopyWrite, by_copy
 from rostersync.storage.roster_plan import plan_changes
-from rostersync.storage.roster_sql import SCHOOL_TABLES, Write, roster_writes, sql
+from rostersync.storage.roster_sql import (
+    SCHOOL_TABLES,
+    Write,
+    roster_writes,
+    sql,
+    sqlite_batches,
+)
 from rostersync.storage.tables import accounts, districts, schools
 
 
@@ -200,7 +207,17 @@ class RosterRepo:
             return write.run(self._conn)
         # Driver-level SQL, but through SQLAlchemy (no per-row cost there) so the
         # transaction and the cursor events (write counters in tests) still hold.
-        return self._conn.exec_driver_sql(write.sql, write.params()).rowcount
+        if self._engine() != "sqlite":
+            return self._conn.exec_driver_sql(write.sql, write.params()).rowcount
+        count = 0
+        for text, params in sqlite_batches(write, self._max_variables()):
+            count += self._conn.exec_driver_sql(text, params).rowcount
+        return count
+
+    def _max_variables(self) -> int:
+        """How many values one SQLite statement may bind (32,766 since SQLite 3.32)."""
+        dbapi = self._conn.connection.dbapi_connection
+        return int(dbapi.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))  # type: ignore[union-attr]
 
     def _mark(self) -> str:
         return "?" if self._conn.dialect.paramstyle == "qmark" else "%s"
