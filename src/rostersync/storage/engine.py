@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-SQLITE_PAGE_SIZE = 16_384
 
 
 def create_store_engine(url: str, *, echo: bool = False, foreign_keys: bool = True) -> Engine:
@@ -40,11 +39,6 @@ def _configure_sqlite(engine: Engine, *, foreign_keys: bool) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            # 16 KiB pages for a new store (the default is 4): a first load inserts
-            # millions of rows in key order, and bigger pages mean fewer page splits and
-            # fewer pages written to the WAL and checkpointed. It only takes effect on an
-            # empty database, so an existing store keeps its page size.
-            cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
