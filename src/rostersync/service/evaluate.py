@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -31,7 +30,7 @@ from rostersync.service.emails import hold_email
 from rostersync.service.ids import new_id
 from rostersync.service.model import DistrictConfig, RunRecord, SchoolRow
 from rostersync.service.ports import UnitOfWork
-from rostersync.service.unchanged import Stamps
+from rostersync.service.unchanged import HeldUnit, Stamps
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,22 +80,19 @@ class SchoolBatch:
         self._district_id = district_id
         self._size = size
         self._seconds = seconds
-        self._open: ExitStack | None = None
-        self._uow: UnitOfWork | None = None
+        self._held = HeldUnit(services)
         self._locked = False  # a transaction holding the district lock is open
         self._pending = 0  # schools written in it
         self._since = 0.0
 
     def unit_of_work(self) -> UnitOfWork:
         """The batch's unit of work, its transaction holding the district lock."""
-        if self._uow is None:
-            self._open = ExitStack()
-            self._uow = self._open.enter_context(self._services.store.unit_of_work())
+        uow = self._held.open()
         if not self._locked:
-            self._uow.lock_district(self._district_id)
+            uow.lock_district(self._district_id)
             self._locked = True
             self._since = time.monotonic()
-        return self._uow
+        return uow
 
     def written(self) -> None:
         """A school's outcome was written in the transaction: commit when the batch is full."""
@@ -106,9 +102,10 @@ class SchoolBatch:
 
     def flush(self) -> None:
         """Commit the schools written so far and end the transaction (and the lock)."""
-        if self._uow is None or not self._locked:
+        uow = self._held.uow
+        if uow is None or not self._locked:
             return
-        self._uow.commit()
+        uow.commit()
         self._locked = False
         written, self._pending = self._pending, 0
         if written:
@@ -117,10 +114,8 @@ class SchoolBatch:
     def close(self) -> None:
         """Give the connection back; what ``flush`` did not commit is rolled back."""
         try:
-            if self._open is not None:
-                self._open.close()
+            self._held.close()
         finally:
-            self._open = self._uow = None
             self._locked, self._pending = False, 0
 
 

@@ -89,6 +89,29 @@ def school_digest(shared: str, staged: str, problems: list[RowProblem]) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+class HeldUnit:
+    """A unit of work held open across schools: opened when first asked for, given back by
+    ``close`` (what was not committed is then rolled back)."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._stack: ExitStack | None = None
+        self.uow: UnitOfWork | None = None
+
+    def open(self) -> UnitOfWork:
+        if self.uow is None:
+            self._stack = ExitStack()
+            self.uow = self._stack.enter_context(self._services.store.unit_of_work())
+        return self.uow
+
+    def close(self) -> None:
+        try:
+            if self._stack is not None:
+                self._stack.close()
+        finally:
+            self._stack = self.uow = None
+
+
 class UnchangedRuns:
     """Skips schools, recording the ``unchanged`` runs of consecutive skipped schools in one
     transaction (a district of 2,000 schools would otherwise pay 2,000 commits on a resync
@@ -112,8 +135,7 @@ class UnchangedRuns:
         self._services = services
         self._district_id = district_id
         self.stamps = stamps
-        self._open: ExitStack | None = None
-        self._uow: UnitOfWork | None = None
+        self._held = HeldUnit(services)
         self._total = 0
         self._checks: dict[str, SkipCheck] = {}
         self._problems: dict[str, tuple[RowProblem, ...]] = {}
@@ -148,29 +170,28 @@ class UnchangedRuns:
 
     def flush(self) -> None:
         """Write and commit the runs recorded so far."""
-        if self._uow is not None:
-            self._uow.add_unchanged_runs(self._runs)
-            self._uow.save_statuses(self._statuses)
-            self._uow.commit()
+        uow = self._held.uow
+        if uow is not None:
+            uow.add_unchanged_runs(self._runs)
+            uow.save_statuses(self._statuses)
+            uow.commit()
         self.close()
 
     def close(self) -> None:
         """End the transaction; what ``flush`` did not commit is rolled back."""
         try:
-            if self._open is not None:
-                self._open.close()
+            self._held.close()
         finally:
-            self._open = self._uow = None
             self._checks, self._problems = {}, {}
             self._runs, self._statuses = [], []
 
     def _transaction(self) -> UnitOfWork:
-        if self._uow is None:
-            self._open = ExitStack()
-            self._uow = self._open.enter_context(self._services.store.unit_of_work())
-            self._uow.lock_district(self._district_id)
-            self._total = self._uow.roster_total(self._district_id)
-        return self._uow
+        uow = self._held.uow
+        if uow is None:
+            uow = self._held.open()
+            uow.lock_district(self._district_id)
+            self._total = uow.roster_total(self._district_id)
+        return uow
 
     def _check(self, uow: UnitOfWork, school: SchoolRow) -> SkipCheck | None:
         """The school's check, read with the window of schools that follows it if this

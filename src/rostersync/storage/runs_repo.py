@@ -15,7 +15,19 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Insert, Select, String, and_, bindparam, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Insert,
+    ScalarSelect,
+    Select,
+    String,
+    and_,
+    bindparam,
+    insert,
+    or_,
+    select,
+)
 
 from rostersync.domain.changes import ChangeSet
 from rostersync.domain.policy import Finding, HoldKind
@@ -199,14 +211,7 @@ class RunsRepo:
             .limit(limit)
             .subquery("w")
         )
-        runs = sync_runs.alias("r")
-        last_id = (
-            select(runs.c.id)
-            .where(runs.c.school_id == window.c.id)
-            .order_by(runs.c.started_at.desc(), runs.c.id.desc())
-            .limit(1)
-            .scalar_subquery()
-        )
+        last_id = _last_run_id(window.c.id)
         with_last = select(window, last_id.label("last_run_id")).subquery("wl")
         last = sync_runs.alias("last")
         # Its first own problem: a run stored before migration 0004 kept its district-wide
@@ -445,17 +450,23 @@ def _own_problems_copy() -> Insert:
     return insert(run_problems).from_select(["run_id", "seq", *_PROBLEM_COLUMNS], copied)
 
 
-def _part_check() -> Select[Any]:
-    """The school (``b_school_id``), its district's roster total and its last run's header
-    (through the (school_id, started_at) index)."""
+def _last_run_id(school_id: ColumnElement[Any]) -> ScalarSelect[Any]:
+    """The id of the latest run of the school ``school_id`` names (a correlated subquery,
+    through the (school_id, started_at) index)."""
     runs = sync_runs.alias("r")
-    last_id = (
+    return (
         select(runs.c.id)
-        .where(runs.c.school_id == schools.c.id)
+        .where(runs.c.school_id == school_id)
         .order_by(runs.c.started_at.desc(), runs.c.id.desc())
         .limit(1)
         .scalar_subquery()
     )
+
+
+def _part_check() -> Select[Any]:
+    """The school (``b_school_id``), its district's roster total and its last run's header
+    (through the (school_id, started_at) index)."""
+    last_id = _last_run_id(schools.c.id)
     last = sync_runs.alias("last")
     return (
         select(
