@@ -155,3 +155,64 @@ def _shape(store: SqlStore, school: SchoolRow) -> tuple[object, ...]:
     with store.unit_of_work() as uow:
         roster = uow.load_roster(school.id)
     return roster.links, roster.classes, roster.memberships, roster.contact_links
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(first=rosters(), other=rosters(), later=rosters())
+def test_first_load_written_whole_equals_its_diff(
+    store: SqlStore,
+    make_school: Callable[..., SchoolRow],
+    first: SchoolRoster,
+    other: SchoolRoster,
+    later: SchoolRoster,
+) -> None:
+    """``apply_roster`` (a school's first load, written with no change set) leaves the
+    store exactly as ``apply_changes`` of the diff from the empty roster: the same rows,
+    account ids and versions included, the same rows written per table; with accounts the
+    district already holds, some of them deactivated by another school's removals."""
+    ends = []
+    for whole in (True, False):
+        district = f"fl{next(_district_ids)}"
+        a = make_school("sA", district_id=district)
+        b = make_school("sB", district_id=district)
+        apply_diff(store, b, placed(b, other))
+        apply_diff(store, b, placed(b, later))  # removals: some accounts deactivated
+        desired = placed(a, first)
+        with store.unit_of_work() as uow:
+            assert uow.load_roster(a.id).is_empty()
+            if whole:
+                rows = uow.apply_roster(a, desired)
+            else:
+                rows = uow.apply_changes(a, diff(uow.load_roster(a.id), desired))
+            written = dict(uow._open.roster.written)
+            assert uow.load_roster(a.id) == desired
+            version = uow.get_school(a.id)
+            uow.commit()
+        assert version is not None
+        ends.append((rows, written, version.roster_version, _accounts(store, district)))
+        assert_accounts_active_exactly_when_linked(store, district)
+    assert ends[0] == ends[1]
+
+
+def _accounts(store: SqlStore, district_id: str) -> list[tuple[object, ...]]:
+    """The district's accounts in id order, their ids made relative to the first."""
+    with store.unit_of_work() as uow:
+        rows = uow.connection.execute(
+            select(accounts).where(accounts.c.district_id == district_id).order_by(accounts.c.id)
+        ).all()
+    base = rows[0].id if rows else 0
+    return [
+        (
+            row.id - base,
+            *(
+                v
+                for k, v in row._mapping.items()
+                if k not in ("id", "district_id", "deactivated_at")
+            ),
+        )
+        for row in rows
+    ]

@@ -22,6 +22,7 @@ from rostersync.domain.changes import (
     ChangeSet,
     Op,
     _new_change,
+    added_counts,
     diff,
 )
 from rostersync.domain.policy import Finding, HoldKind, Policy, configuration_findings
@@ -42,6 +43,7 @@ from rostersync.domain.roster import (
     _new_account,
     account_from_user,
 )
+from rostersync.service.assess import assess, assess_first
 
 IDS = [f"a{i}" for i in range(6)]
 ROLES = ("student", "teacher", "staff", "contact")
@@ -247,3 +249,29 @@ def test_diff_refuses_a_membership_of_another_role_from_empty_or_not() -> None:
         except KeyError:
             continue
         raise AssertionError("a membership of role staff was diffed")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(first_loads(), rosters()), st.integers(0, 3), st.sets(TYPES))
+def test_first_load_without_a_change_set_matches_the_diff(desired, most, blocked) -> None:
+    """A first load not held is written with no change set (``service.evaluate``): its run
+    counts (``added_counts``) and its findings (``assess_first``) are the diff's."""
+    empty = SchoolRoster("s1")
+    policy = Policy(max_contacts=most, blocked_contact_types=frozenset(blocked))
+    assert added_counts(desired) == diff(empty, desired).counts()
+    assessment = assess(empty, desired, policy)
+    assert assess_first(desired, policy) == (assessment.findings, assessment.hold_kind)
+    assert empty.is_empty() and desired.is_empty() is not bool(assessment.change_set.changes)
+
+
+def test_first_load_counts_refuse_a_role_the_diff_refuses() -> None:
+    for desired in (
+        SchoolRoster("s1", memberships={("c", "a1", "staff")}),
+        SchoolRoster("s1", accounts={"a1": Account("a1", ())}, links={("a1", "admin")}),
+    ):
+        for count in (added_counts, lambda r: diff(SchoolRoster("s1"), r)):
+            try:
+                count(desired)
+            except KeyError:
+                continue
+            raise AssertionError(f"{desired} was counted")

@@ -16,6 +16,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -114,10 +115,14 @@ def _district(services: Services, store: SqlStore, base_url: str, token: str) ->
 
 
 def _meter_apply(meter: _Meter) -> None:
-    """Time every apply and add up the rows it wrote per table, as the store counts them
-    (``RosterRepo.written``) rather than from the text of the statements it runs."""
-    original = RosterRepo.apply_changes
+    """Time every apply (of a change set, or of a first load's whole roster) and add up the
+    rows it wrote per table, as the store counts them (``RosterRepo.written``) rather than
+    from the text of the statements it runs."""
+    for name in ("apply_changes", "apply_roster"):
+        setattr(RosterRepo, name, _metered(meter, getattr(RosterRepo, name)))
 
+
+def _metered(meter: _Meter, original: Callable[..., int]) -> Callable[..., int]:
     def metered(self: RosterRepo, *args: Any, **kwargs: Any) -> int:
         start = time.process_time()
         try:
@@ -126,7 +131,7 @@ def _meter_apply(meter: _Meter) -> None:
             meter.apply_cpu_s += time.process_time() - start
             meter.rows.update(self.written)
 
-    RosterRepo.apply_changes = metered  # type: ignore[method-assign]
+    return metered
 
 
 def main(argv: list[str]) -> None:

@@ -95,13 +95,7 @@ class ChangeSet:
 
 def diff(current: SchoolRoster, desired: SchoolRoster) -> ChangeSet:
     """Everything that must change for ``current`` to become ``desired``."""
-    if not (
-        current.links
-        or current.accounts
-        or current.classes
-        or current.memberships
-        or current.contact_links
-    ):
+    if current.is_empty():
         return ChangeSet(school_id=desired.school_id, changes=_all_added(desired))
     rows = _link_rows(current, desired)
     rows["classes"] = _value_rows(current.classes, desired.classes)
@@ -229,11 +223,11 @@ def _all_added(desired: SchoolRoster) -> list[Change]:
         _new_change("classes", _ADDED, (c,), None, classes[c]) for c in sorted(classes)
     ]
     for role, entity in MEMBERSHIP_ENTITY.items():
-        pairs = _sorted_pairs(memberships.get(role, ()))
+        pairs = sorted_pairs(memberships.get(role, ()))
         by_entity[entity] = [_new_change(entity, _ADDED, key, None, None) for key in pairs]
     links = desired.contact_links
     by_entity["contact_links"] = [
-        _new_change("contact_links", _ADDED, key, None, links[key]) for key in _sorted_pairs(links)
+        _new_change("contact_links", _ADDED, key, None, links[key]) for key in sorted_pairs(links)
     ]
     changes: list[Change] = []
     for entity in ENTITIES:
@@ -241,7 +235,18 @@ def _all_added(desired: SchoolRoster) -> list[Change]:
     return changes
 
 
-def _sorted_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+def added_counts(desired: SchoolRoster) -> dict[str, dict[str, int]]:
+    """``diff(empty, desired).counts()`` without making the changes: from an empty roster,
+    each link, class, membership and contact link of ``desired`` is one change, added."""
+    counts = desired.counts()
+    if sum(counts.values()) != len(desired.links) + len(desired.classes) + len(
+        desired.memberships
+    ) + len(desired.contact_links):
+        raise KeyError("a link or membership of a role the change set has no entity for")
+    return {e: {_ADDED.value: counts[e], _UPDATED.value: 0, _REMOVED.value: 0} for e in ENTITIES}
+
+
+def sorted_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """``sorted(pairs)`` for distinct pairs, by sorting strings only: the first ids, then
     the second ids under each (Python sorts a list of strings several times faster than a
     list of tuples, which compares element by element through the generic path)."""

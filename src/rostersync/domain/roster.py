@@ -95,6 +95,12 @@ class SchoolRoster:
     memberships: set[tuple[str, str, str]] = field(default_factory=set)
     contact_links: dict[tuple[str, str], LinkInfo] = field(default_factory=dict)
 
+    def is_empty(self) -> bool:
+        """Whether the school holds no row at all (as before its first load)."""
+        return not (
+            self.links or self.accounts or self.classes or self.memberships or self.contact_links
+        )
+
     def counts(self) -> dict[str, int]:
         """Current counts per entity, as the status and the removal policy see them."""
         per_role = Counter(map(_second, self.links))  # counted in C; a missing role is 0

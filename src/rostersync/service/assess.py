@@ -31,3 +31,11 @@ def assess(current: SchoolRoster, desired: SchoolRoster, policy: Policy) -> Asse
     findings = configuration_findings(desired, policy)
     findings += removal_findings(current.counts(), change_set, policy)
     return Assessment(current, desired, change_set, findings, hold_kind_of(findings))
+
+
+def assess_first(desired: SchoolRoster, policy: Policy) -> tuple[list[Finding], HoldKind | None]:
+    """``assess`` from an empty roster (a school's first load), without the change set:
+    every row of ``desired`` is added and nothing is removed, so only the configuration
+    policies can find anything (the same findings as ``assess``; tests pin it)."""
+    findings = configuration_findings(desired, policy)
+    return findings, hold_kind_of(findings)

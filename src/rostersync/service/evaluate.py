@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from rostersync.domain.changes import ChangeSet
+from rostersync.domain.changes import ChangeSet, added_counts
 from rostersync.domain.policy import Finding, HoldKind
 from rostersync.domain.records import RowProblem
 from rostersync.domain.roster import SchoolRoster
@@ -24,7 +24,7 @@ from rostersync.domain.state import (
     on_transient_failure,
 )
 from rostersync.errors import NotFoundError
-from rostersync.service.assess import assess
+from rostersync.service.assess import assess, assess_first
 from rostersync.service.context import Services
 from rostersync.service.emails import hold_email
 from rostersync.service.ids import new_id
@@ -155,15 +155,24 @@ def _evaluate_in(
     school = fresh_school(uow, verdict.school.id)
     before = uow.roster_total(school.district_id) if check is not None else 0
     current = uow.load_roster(school.id)
-    assessment = assess(current, desired, verdict.config.policy)
+    policy = verdict.config.policy
+    judged: Judged | None = None
+    if current.is_empty() and not desired.is_empty():
+        # A first load: unless it is held, written whole, with no change set to make.
+        findings, hold_kind = assess_first(desired, policy)
+        if hold_kind is None:
+            changes = ChangeSet(school.source_id)
+            judged = Judged(changes, findings, None, current.counts, desired.counts, desired)
+    if judged is None:
+        assessment = assess(current, desired, policy)
+        judged = Judged(
+            assessment.change_set,
+            assessment.findings,
+            assessment.hold_kind,
+            current.counts,
+            desired.counts,
+        )
     services.checkpoint("mid_diff")
-    judged = Judged(
-        assessment.change_set,
-        assessment.findings,
-        assessment.hold_kind,
-        current.counts,
-        desired.counts,
-    )
     return conclude(services, uow, verdict, school, now, problems, judged, check, before)
 
 
@@ -177,6 +186,9 @@ class Judged:
     hold_kind: HoldKind | None
     current_counts: Callable[[], dict[str, int]]
     desired_counts: Callable[[], dict[str, int]]
+    # A first load not held: the roster to write whole (``UnitOfWork.apply_roster``), its
+    # change set left empty (it would be every row of this roster, added).
+    fresh: SchoolRoster | None = None
 
 
 def conclude(
@@ -195,6 +207,8 @@ def conclude(
     total the transaction found)."""
     change_set = judged.change_set
     base = new_run(verdict, school, now, problems, change_set)
+    if judged.fresh is not None:
+        base = replace(base, changes=added_counts(judged.fresh))
     if judged.hold_kind is not None:
         transition = on_hold(school.status, judged.hold_kind, now)
         run = replace(
@@ -215,11 +229,15 @@ def conclude(
 def _apply(
     services: Services, uow: UnitOfWork, school: SchoolRow, base: RunRecord, judged: Judged
 ) -> RunRecord:
-    """Write the change set, if any; the run that records it."""
-    if judged.change_set.is_empty():
+    """Write the change set (or the first load's roster), if any; the run that records it."""
+    fresh = judged.fresh
+    if fresh is None and judged.change_set.is_empty():
         run = replace(base, outcome=Outcome.UNCHANGED, counts=judged.current_counts())
     else:
-        rows = uow.apply_changes(school, judged.change_set, services.checkpoint)
+        if fresh is not None:
+            rows = uow.apply_roster(school, fresh, services.checkpoint)
+        else:
+            rows = uow.apply_changes(school, judged.change_set, services.checkpoint)
         run = replace(
             base,
             outcome=Outcome.APPLIED,

@@ -206,6 +206,13 @@ class UnitOfWork(Protocol):
         """
         ...
 
+    def apply_roster(
+        self, school: SchoolRow, roster: SchoolRoster, checkpoint: Checkpoint | None = None
+    ) -> int:
+        """``apply_changes`` of ``diff(empty, roster)`` for a school holding no roster row
+        yet (its first load), without making the change set; the same rows written."""
+        ...
+
     def roster_total(self, district_id: str) -> int:
         """The sum of the district's schools' roster versions: it moves on any apply."""
         ...

@@ -15,11 +15,20 @@ from itertools import groupby
 from operator import attrgetter
 from typing import TypeVar
 
-from rostersync.domain.changes import MEMBERSHIP_ENTITY, ROLE_ENTITY, Change, ChangeSet, Op
-from rostersync.domain.roster import Account, ClassInfo, LinkInfo
+from rostersync.domain.changes import (
+    MEMBERSHIP_ENTITY,
+    ROLE_ENTITY,
+    Change,
+    ChangeSet,
+    Op,
+    sorted_pairs,
+)
+from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 
 _ROLE_OF: dict[str, str] = {entity: role for role, entity in ROLE_ENTITY.items()}
 _MEMBER_ROLE: dict[str, str] = {entity: role for role, entity in MEMBERSHIP_ENTITY.items()}
+# The roles in the order of their entities in a change set.
+_ROLES: tuple[str, ...] = tuple(ROLE_ENTITY)
 
 _ADDED, _REMOVED = Op.ADDED, Op.REMOVED
 _entity = attrgetter("entity")
@@ -86,6 +95,39 @@ def plan_changes(change_set: ChangeSet) -> RosterPlan:
     for item, present in members.items():
         (plan.memberships_added if present else plan.memberships_removed).append(item)
     _split_values(contacts, plan.contact_links_put, plan.contact_links_removed)
+    return plan
+
+
+def plan_roster(roster: SchoolRoster) -> RosterPlan:
+    """``plan_changes(diff(empty, roster))`` without the change set (a school's first load):
+    every row of ``roster`` added, in the same groups and the same order (accounts and links
+    by role, then id; classes, memberships and contact links by key), so the store ends in
+    the same state, account ids included (tests/storage pin it)."""
+    plan = RosterPlan()
+    by_role: dict[str, list[str]] = {}
+    for account_id, role in roster.links:
+        if role not in _ROLES:
+            raise KeyError(f"a link of account {account_id} with the unknown role {role!r}")
+        by_role.setdefault(role, []).append(account_id)
+    linked, accounts = plan.accounts_linked, roster.accounts
+    for role in _ROLES:
+        ids = sorted(by_role.get(role, ()))
+        plan.links_added += [(account_id, role) for account_id in ids]
+        for account_id in ids:
+            if account_id not in linked:
+                linked[account_id] = accounts[account_id]
+    classes = roster.classes
+    plan.classes_put = {class_id: classes[class_id] for class_id in sorted(classes)}
+    members: dict[str, list[tuple[str, str]]] = {}
+    for class_id, account_id, role in roster.memberships:
+        members.setdefault(role, []).append((class_id, account_id))
+    if not members.keys() <= MEMBERSHIP_ENTITY.keys():
+        raise KeyError("a membership whose role is neither student nor teacher")
+    for role in MEMBERSHIP_ENTITY:
+        pairs = sorted_pairs(members.get(role, ()))
+        plan.memberships_added += [(c, a, role) for c, a in pairs]
+    links = roster.contact_links
+    plan.contact_links_put = {key: links[key] for key in sorted_pairs(links)}
     return plan
 
 

@@ -32,7 +32,7 @@ from rostersync.service.model import SchoolRow
 from rostersync.service.ports import Checkpoint
 from rostersync.storage.districts_repo import STATUS_COLUMNS, status_columns
 from rostersync.storage.roster_copy import CopyWrite, by_copy
-from rostersync.storage.roster_plan import plan_changes
+from rostersync.storage.roster_plan import RosterPlan, plan_changes, plan_roster
 from rostersync.storage.roster_sql import (
     SCHOOL_TABLES,
     Write,
@@ -180,15 +180,30 @@ class RosterRepo:
         if change_set.is_empty():
             return 0
         with _collector_paused():
-            self._write(school, change_set, checkpoint)
+            self._write(school, plan_changes(change_set), checkpoint)
+        return self._bump(school)
+
+    def apply_roster(
+        self, school: SchoolRow, roster: SchoolRoster, checkpoint: Checkpoint | None = None
+    ) -> int:
+        """``apply_changes(school, diff(load_roster(school.id), roster))`` for a school that
+        holds no row yet (its first load), without the change set: every row of ``roster``
+        is written as added, in the same order, to the same end state."""
+        self.written = {}
+        if roster.is_empty():
+            return 0
+        with _collector_paused():
+            self._write(school, plan_roster(roster), checkpoint)
+        return self._bump(school)
+
+    def _bump(self, school: SchoolRow) -> int:
+        """Bump the school's roster version and the district's total after a write; the
+        rows written."""
         self._conn.execute(_BUMP_SCHOOL, {"b_id": school.id})
         self._conn.execute(_BUMP_TOTAL, {"b_id": school.district_id})
         return sum(self.written.values())
 
-    def _write(
-        self, school: SchoolRow, change_set: ChangeSet, checkpoint: Checkpoint | None
-    ) -> None:
-        plan = plan_changes(change_set)
+    def _write(self, school: SchoolRow, plan: RosterPlan, checkpoint: Checkpoint | None) -> None:
         key = (school.id, school.district_id)
         built = roster_writes(plan, key, self._now(), self._engine(), self._fresh(school.id))
         non_empty = [w for w in built if w.rows]

@@ -209,6 +209,12 @@ class SqlUnitOfWork:
         """Write a change set to the school's roster; bump its roster version."""
         return self._open.roster.apply_changes(school, change_set, checkpoint)
 
+    def apply_roster(
+        self, school: SchoolRow, roster: SchoolRoster, checkpoint: Checkpoint | None = None
+    ) -> int:
+        """Write a whole roster to a school that holds no row yet; bump its version."""
+        return self._open.roster.apply_roster(school, roster, checkpoint)
+
     def roster_total(self, district_id: str) -> int:
         return self._open.roster.roster_total(district_id)
 
