@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from rostersync.domain.records import SchoolRecord
 from rostersync.service.model import SchoolRow
@@ -88,3 +89,40 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: 
         "foreign_keys": 1,
         "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
     }
+
+
+_ORPHAN = text(
+    "INSERT INTO memberships (school_id, class_source_id, account_source_id, role)"
+    " VALUES ('no-such-school', 'c1', 'a1', 'student')"
+)
+
+
+def test_a_unit_of_work_without_foreign_keys_on_sqlite_only(store: SqlStore) -> None:
+    """``foreign_keys=False`` (the sync's batches) lifts SQLite's checks for that unit of
+    work alone: the connection goes back to the pool with them on. PostgreSQL checks all."""
+    sqlite = store.engine.dialect.name == "sqlite"
+    with store.unit_of_work(foreign_keys=False) as uow:
+        if sqlite:
+            uow.connection.execute(_ORPHAN)  # not checked
+            uow.rollback()
+        else:
+            with pytest.raises(IntegrityError):
+                uow.connection.execute(_ORPHAN)
+    for _ in range(3):  # whichever pooled connection comes next
+        with store.unit_of_work() as uow:
+            if sqlite:
+                assert uow.connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            with pytest.raises(IntegrityError):
+                uow.connection.execute(_ORPHAN)
+
+
+def test_foreign_keys_come_back_on_after_a_failure_inside(store: SqlStore) -> None:
+    def failing() -> None:
+        with store.unit_of_work(foreign_keys=False) as uow:
+            uow.connection.execute(text("SELECT 1"))
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        failing()
+    with store.unit_of_work() as uow, pytest.raises(IntegrityError):
+        uow.connection.execute(_ORPHAN)

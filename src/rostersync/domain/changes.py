@@ -223,11 +223,11 @@ def _all_added(desired: SchoolRoster) -> list[Change]:
         _new_change("classes", _ADDED, (c,), None, classes[c]) for c in sorted(classes)
     ]
     for role, entity in MEMBERSHIP_ENTITY.items():
-        pairs = sorted_pairs(memberships.get(role, ()))
+        pairs = _sorted_pairs(memberships.get(role, ()))
         by_entity[entity] = [_new_change(entity, _ADDED, key, None, None) for key in pairs]
     links = desired.contact_links
     by_entity["contact_links"] = [
-        _new_change("contact_links", _ADDED, key, None, links[key]) for key in sorted_pairs(links)
+        _new_change("contact_links", _ADDED, key, None, links[key]) for key in _sorted_pairs(links)
     ]
     changes: list[Change] = []
     for entity in ENTITIES:
@@ -246,7 +246,7 @@ def added_counts(desired: SchoolRoster) -> dict[str, dict[str, int]]:
     return {e: {_ADDED.value: counts[e], _UPDATED.value: 0, _REMOVED.value: 0} for e in ENTITIES}
 
 
-def sorted_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+def _sorted_pairs(pairs: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     """``sorted(pairs)`` for distinct pairs, by sorting strings only: the first ids, then
     the second ids under each (Python sorts a list of strings several times faster than a
     list of tuples, which compares element by element through the generic path)."""

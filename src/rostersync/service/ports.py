@@ -484,7 +484,12 @@ class RosterStaging(Protocol):
 class Store(Protocol):
     """Opens units of work, and staging areas for a fetch."""
 
-    def unit_of_work(self) -> UnitOfWork: ...
+    def unit_of_work(self, *, foreign_keys: bool = True) -> UnitOfWork:
+        """A unit of work. ``foreign_keys=False``: SQLite does not check the foreign keys of
+        what it writes (PostgreSQL always does), for the sync's batches of schools, whose
+        rows name only schools, districts, accounts and runs that exist and are never
+        deleted (the PostgreSQL tests hold the same code to every key)."""
+        ...
 
     def staging(self, district_id: str | None = None) -> RosterStaging:
         """A staging area for one fetch: the district's fetch cache when the store keeps

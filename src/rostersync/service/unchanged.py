@@ -93,15 +93,18 @@ class HeldUnit:
     """A unit of work held open across schools: opened when first asked for, given back by
     ``close`` (what was not committed is then rolled back)."""
 
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, *, foreign_keys: bool = True) -> None:
         self._services = services
+        self._foreign_keys = foreign_keys  # see ``Store.unit_of_work``
         self._stack: ExitStack | None = None
         self.uow: UnitOfWork | None = None
 
     def open(self) -> UnitOfWork:
         if self.uow is None:
             self._stack = ExitStack()
-            self.uow = self._stack.enter_context(self._services.store.unit_of_work())
+            store = self._services.store
+            unit = store.unit_of_work(foreign_keys=self._foreign_keys)
+            self.uow = self._stack.enter_context(unit)
         return self.uow
 
     def close(self) -> None:

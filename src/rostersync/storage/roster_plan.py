@@ -21,7 +21,6 @@ from rostersync.domain.changes import (
     Change,
     ChangeSet,
     Op,
-    sorted_pairs,
 )
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 
@@ -100,9 +99,9 @@ def plan_changes(change_set: ChangeSet) -> RosterPlan:
 
 def plan_roster(roster: SchoolRoster) -> RosterPlan:
     """``plan_changes(diff(empty, roster))`` without the change set (a school's first load):
-    every row of ``roster`` added, in the same groups and the same order (accounts and links
-    by role, then id; classes, memberships and contact links by key), so the store ends in
-    the same state, account ids included (tests/storage pin it)."""
+    every row of ``roster`` added, in the same groups, the accounts and links in the same
+    order (by role, then id) and the classes too (by id), so the store ends in the same
+    state, account ids included (tests/storage pin it)."""
     plan = RosterPlan()
     by_role: dict[str, list[str]] = {}
     for account_id, role in roster.links:
@@ -118,16 +117,12 @@ def plan_roster(roster: SchoolRoster) -> RosterPlan:
                 linked[account_id] = accounts[account_id]
     classes = roster.classes
     plan.classes_put = {class_id: classes[class_id] for class_id in sorted(classes)}
-    members: dict[str, list[tuple[str, str]]] = {}
-    for class_id, account_id, role in roster.memberships:
-        members.setdefault(role, []).append((class_id, account_id))
-    if not members.keys() <= MEMBERSHIP_ENTITY.keys():
+    # Memberships and contact links are left unsorted: their tables are kept in key order
+    # whatever the order of the INSERTs (WITHOUT ROWID on SQLite, no ids to hand out).
+    if any(role not in MEMBERSHIP_ENTITY for _, _, role in roster.memberships):
         raise KeyError("a membership whose role is neither student nor teacher")
-    for role in MEMBERSHIP_ENTITY:
-        pairs = sorted_pairs(members.get(role, ()))
-        plan.memberships_added += [(c, a, role) for c, a in pairs]
-    links = roster.contact_links
-    plan.contact_links_put = {key: links[key] for key in sorted_pairs(links)}
+    plan.memberships_added = list(roster.memberships)
+    plan.contact_links_put = roster.contact_links
     return plan
 
 

@@ -65,8 +65,8 @@ class SqlStore:
         self.cipher = cipher
         self.fetch_cache_dir = fetch_cache_dir or None
 
-    def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.engine, self.cipher)
+    def unit_of_work(self, *, foreign_keys: bool = True) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self.cipher, foreign_keys=foreign_keys)
 
     def reencrypt_tokens(self) -> int:
         """Encrypt every stored Clever token with the current key (after a rotation, or for
@@ -104,15 +104,35 @@ class _Repos:
         self.review = ReviewRepo(conn)
 
 
+def _foreign_keys(conn: Connection, *, on: bool) -> None:
+    """Switch SQLite's foreign key checks on the connection, outside any transaction (the
+    pragma is a no-op inside one), and make sure it took."""
+    dbapi = conn.connection.dbapi_connection
+    assert dbapi is not None
+    dbapi.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+    (state,) = dbapi.execute("PRAGMA foreign_keys").fetchone()
+    if bool(state) is not on:
+        raise RuntimeError(
+            "SQLite did not switch its foreign key checks "
+            f"{'on' if on else 'off'}: the connection was inside a transaction."
+        )
+
+
 class SqlUnitOfWork:
     """The ``UnitOfWork`` port: ``with store.unit_of_work() as uow: ...; uow.commit()``.
 
     After ``commit`` the unit of work may go on; later writes need another ``commit``.
     """
 
-    def __init__(self, engine: Engine, cipher: TokenCipher | None = None) -> None:
+    def __init__(
+        self, engine: Engine, cipher: TokenCipher | None = None, *, foreign_keys: bool = True
+    ) -> None:
         self._engine = engine
         self._cipher = cipher
+        # SQLite only: False switches the connection's foreign key checks off for this unit
+        # of work (see ``Store.unit_of_work``); they are switched on again before the
+        # connection goes back to the pool.
+        self._unchecked = not foreign_keys and engine.dialect.name == "sqlite"
         self._repos: _Repos | None = None
 
     def __enter__(self) -> SqlUnitOfWork:
@@ -120,18 +140,32 @@ class SqlUnitOfWork:
             raise RuntimeError(
                 "This unit of work is already open; open a new one with store.unit_of_work()."
             )
-        self._repos = _Repos(self._engine.connect(), self._cipher)
+        conn = self._engine.connect()
+        if self._unchecked:  # before the first statement begins the transaction
+            try:
+                _foreign_keys(conn, on=False)
+            except BaseException:
+                conn.close()
+                raise
+        self._repos = _Repos(conn, self._cipher)
         return self
 
     def __exit__(self, *exc: object) -> None:
         repos, self._repos = self._repos, None
         if repos is None:
             return
+        conn = repos.conn
         try:
-            if repos.conn.in_transaction():
-                repos.conn.rollback()
+            if conn.in_transaction():
+                conn.rollback()
+            if self._unchecked:
+                _foreign_keys(conn, on=True)
+        except BaseException:
+            if self._unchecked:  # never back to the pool with the checks off
+                conn.invalidate()
+            raise
         finally:
-            repos.conn.close()
+            conn.close()
 
     @property
     def repos(self) -> _Repos:
