@@ -16,9 +16,10 @@ from __future__ import annotations
 import gc
 import json
 import sqlite3
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Boolean, Connection, String, Update, bindparam, case, null, select, update
@@ -176,12 +177,8 @@ class RosterRepo:
         """Write the change set; return the roster rows inserted, updated and deleted.
 
         The rows per table are kept in ``written`` until the next apply."""
-        self.written = {}
-        if change_set.is_empty():
-            return 0
-        with _collector_paused():
-            self._write(school, plan_changes(change_set), checkpoint)
-        return self._bump(school)
+        plan = None if change_set.is_empty() else partial(plan_changes, change_set)
+        return self._apply(school, plan, checkpoint)
 
     def apply_roster(
         self, school: SchoolRow, roster: SchoolRoster, checkpoint: Checkpoint | None = None
@@ -189,16 +186,22 @@ class RosterRepo:
         """``apply_changes(school, diff(load_roster(school.id), roster))`` for a school that
         holds no row yet (its first load), without the change set: every row of ``roster``
         is written as added, in the same order, to the same end state."""
+        plan = None if roster.is_empty() else partial(plan_roster, roster)
+        return self._apply(school, plan, checkpoint)
+
+    def _apply(
+        self,
+        school: SchoolRow,
+        plan: Callable[[], RosterPlan] | None,
+        checkpoint: Checkpoint | None,
+    ) -> int:
+        """Write the plan (made with the collector paused; ``None``: nothing to write), bump
+        the school's roster version and the district's total; the rows written."""
         self.written = {}
-        if roster.is_empty():
+        if plan is None:
             return 0
         with _collector_paused():
-            self._write(school, plan_roster(roster), checkpoint)
-        return self._bump(school)
-
-    def _bump(self, school: SchoolRow) -> int:
-        """Bump the school's roster version and the district's total after a write; the
-        rows written."""
+            self._write(school, plan(), checkpoint)
         self._conn.execute(_BUMP_SCHOOL, {"b_id": school.id})
         self._conn.execute(_BUMP_TOTAL, {"b_id": school.district_id})
         return sum(self.written.values())
