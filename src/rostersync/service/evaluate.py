@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
 from rostersync.domain.changes import ChangeSet, added_counts
 from rostersync.domain.policy import Finding, HoldKind
@@ -31,6 +32,9 @@ from rostersync.service.ids import new_id
 from rostersync.service.model import DistrictConfig, RunRecord, SchoolRow
 from rostersync.service.ports import UnitOfWork
 from rostersync.service.unchanged import HeldUnit, Stamps
+
+# What a school's evaluation returns: its run, or ``None`` when it wrote nothing.
+R = TypeVar("R", RunRecord, RunRecord | None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +137,33 @@ def evaluate_school(
     """Diff, run the policies, then apply or hold: all in one transaction (with ``batch``,
     the batch's). With ``check``, a roster left matching its inputs stores their digest
     (see ``service.unchanged``)."""
+    return in_school_transaction(
+        services,
+        verdict.school.district_id,
+        batch,
+        lambda uow: _evaluate_in(services, uow, verdict, desired, problems, check),
+    )
+
+
+def in_school_transaction(
+    services: Services,
+    district_id: str,
+    batch: SchoolBatch | None,
+    evaluate: Callable[[UnitOfWork], R],
+) -> R:
+    """Run ``evaluate`` in the batch's transaction (a school written when it returns a run),
+    or without ``batch`` in a unit of work of its own that locks the district and commits
+    what it returns (a ``None``: nothing written, nothing committed)."""
     if batch is not None:
-        run = _evaluate_in(services, batch.unit_of_work(), verdict, desired, problems, check)
-        batch.written()
+        run = evaluate(batch.unit_of_work())
+        if run is not None:
+            batch.written()
         return run
     with services.store.unit_of_work() as uow:
-        uow.lock_district(verdict.school.district_id)
-        run = _evaluate_in(services, uow, verdict, desired, problems, check)
+        uow.lock_district(district_id)
+        run = evaluate(uow)
+        if run is None:
+            return run
         uow.commit()
     services.checkpoint("after_commit")
     return run

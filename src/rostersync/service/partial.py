@@ -33,6 +33,7 @@ from rostersync.service.evaluate import (
     SchoolBatch,
     SchoolVerdict,
     conclude,
+    in_school_transaction,
 )
 from rostersync.service.fetch import FetchedDistrict, SharedProblems, school_roster_part
 from rostersync.service.model import RunRecord, SkipCheck
@@ -62,19 +63,12 @@ def evaluate_part(
     whole; ``None`` (nothing written) if its stored roster is not the previous fetch's.
     ``shared``: the fetch's ``shared_problems``, when the caller split them once. With
     ``batch``, in the batch's transaction (committed with the batch)."""
-    if batch is not None:
-        run = _evaluate_in(services, batch.unit_of_work(), verdict, fetched, staged, check, shared)
-        if run is not None:
-            batch.written()
-        return run
-    with services.store.unit_of_work() as uow:
-        uow.lock_district(verdict.school.district_id)
-        run = _evaluate_in(services, uow, verdict, fetched, staged, check, shared)
-        if run is None:
-            return None
-        uow.commit()
-    services.checkpoint("after_commit")
-    return run
+    return in_school_transaction(
+        services,
+        verdict.school.district_id,
+        batch,
+        lambda uow: _evaluate_in(services, uow, verdict, fetched, staged, check, shared),
+    )
 
 
 def _evaluate_in(
