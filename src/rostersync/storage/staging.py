@@ -329,8 +329,12 @@ class SqliteStaging:
 
     def school_roles(self, school_id: str) -> dict[str, int]:
         """Each user placed in the school directly, with its role bits there."""
-        roles: dict[str, int] = {}
-        for user_id, bits in self._db.execute(q.SCHOOL_ROLES, (school_id,)):
+        rows = self._db.execute(q.SCHOOL_ROLES, (school_id,)).fetchall()
+        roles: dict[str, int] = dict(rows)  # in C: a user is placed once per school
+        if len(roles) == len(rows):
+            return roles
+        roles.clear()  # (a user staged twice in one fetch: its rows' bits are combined)
+        for user_id, bits in rows:
             roles[user_id] = roles.get(user_id, 0) | bits
         return roles
 
