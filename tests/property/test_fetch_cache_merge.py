@@ -200,7 +200,7 @@ def _feed(
             continue
         whole = key is not None
         chunks = _chunks(page)
-        known = staging.known_chunks([chunk_key for chunk_key, _ in chunks])
+        known = staging.known_chunks([chunk_key for chunk_key, _ in chunks], key)
         for chunk_key, part in chunks:
             held = known.get(chunk_key)
             if held is not None and held[0] > top and staging.pass_over(*held):

@@ -148,7 +148,7 @@ def _stage_users(source: RosterSource, staging: RosterStaging) -> tuple[int, int
             continue
         whole = key is not None
         chunks = list(page.chunks())
-        known = staging.known_chunks([chunk.key for chunk in chunks])
+        known = staging.known_chunks([chunk.key for chunk in chunks], key)
         for chunk in chunks:
             ids = known.get(chunk.key)
             if ids is not None and chunk.follows(ids[0]) and staging.pass_over(*ids):

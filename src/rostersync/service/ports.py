@@ -377,9 +377,13 @@ class RosterStaging(Protocol):
         """The page of this key was staged whole (each item unchanged or added)."""
         ...
 
-    def known_chunks(self, keys: list[ChunkKey]) -> dict[ChunkKey, tuple[str, str]]:
+    def known_chunks(
+        self, keys: list[ChunkKey], page: PageKey | None = None
+    ) -> dict[ChunkKey, tuple[str, str]]:
         """Of these runs of items, those the last fetch staged whole, with their first and
-        last ids."""
+        last ids. ``page``: the key of the page they cut, if it has one; then only runs
+        starting within its ids are looked for (a run that came back the same holds the
+        same ids, so it starts there)."""
         ...
 
     def pass_over(self, first_id: str, last_id: str) -> bool:

@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS pages (first_id TEXT PRIMARY KEY, last_id TEXT NOT NU
                                   size INTEGER NOT NULL, digest BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks (digest TEXT PRIMARY KEY, size INTEGER NOT NULL,
                                    first_id TEXT NOT NULL, last_id TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS ix_chunks_first ON chunks (first_id);
+CREATE INDEX IF NOT EXISTS ix_chunks_first ON chunks (first_id, size, last_id);
 """
 # Made after the first load of a file (faster than maintaining them row by row), then kept.
 # The reads by school need the first five; a kept cache also needs the merge's: ``ix_users_h``
@@ -320,6 +320,12 @@ DELETE FROM pages
 KNOWN_CHUNKS = """
 SELECT digest, size, first_id, last_id FROM chunks WHERE digest IN (SELECT value FROM json_each(?))
 """
+# The chunks starting within a page's ids, from the index alone (it holds the digest too,
+# the table's key, as every index of a WITHOUT ROWID table does).
+CHUNKS_WITHIN = """
+SELECT digest, size, first_id, last_id FROM chunks INDEXED BY ix_chunks_first
+ WHERE first_id BETWEEN ? AND ?
+"""
 CHUNKS_OF_PAGE = """
 INSERT INTO f.chunks
 SELECT digest, size, first_id, last_id FROM chunks
@@ -336,7 +342,7 @@ CHUNKS_CHECKED = (
 SELECT c.digest, c.size, c.first_id, c.last_id FROM f.chunks c
  WHERE c.size = (SELECT count(*) FROM users WHERE id BETWEEN c.first_id AND c.last_id)
  ORDER BY c.digest""",
-    "CREATE INDEX ix_chunks_first ON chunks (first_id)",
+    "CREATE INDEX ix_chunks_first ON chunks (first_id, size, last_id)",
 )
 
 # Sections are staged a chunk at a time (``SqliteStaging.end_section_chunk``), each staged
