@@ -90,7 +90,7 @@ class SqliteStaging:
         self._db.execute("BEGIN")
         merging = self._db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
         if merging:  # (there since the file's first fetch; the merge's statements name them)
-            _run(self._db, q.MERGE_INDEXES)
+            _run(self._db, q.READ_INDEXES + q.MERGE_INDEXES)
         self._previous = PreviousUsers(self._db, self._gone, self._back) if merging else None
         # The digests the last sync found for the state this fetch merges into; forgotten
         # now (in this fetch's transaction), and remembered again by ``remember_checks``.

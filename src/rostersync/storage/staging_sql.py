@@ -48,23 +48,22 @@ CREATE TABLE IF NOT EXISTS chunks (digest TEXT PRIMARY KEY, size INTEGER NOT NUL
 CREATE INDEX IF NOT EXISTS ix_chunks_first ON chunks (first_id, size, last_id);
 """
 # Made after the first load of a file (faster than maintaining them row by row), then kept.
-# The reads by school need the first five; a kept cache also needs the merge's: ``ix_users_h``
-# covers its id-ordered read of (id, hash) without touching the staged records, the
-# ``_user`` and ``_contact`` ones find a changed user's previous rows, and
-# ``ix_sections_chunk`` the sections of a chunk.
+# The reads by school and the digests need these (``ix_users_h``: see below); a kept cache
+# also needs the merge's: the ``_user`` and ``_contact`` ones find a changed user's previous
+# rows, and ``ix_sections_chunk`` the sections of a chunk.
 READ_INDEXES = """
 CREATE INDEX IF NOT EXISTS ix_users_unplaced ON users (id) WHERE NOT placed;
 CREATE INDEX IF NOT EXISTS ix_users_flagged ON users (id) WHERE flagged;
 CREATE INDEX IF NOT EXISTS ix_direct ON direct (school, user_id, roles);
 CREATE INDEX IF NOT EXISTS ix_contact_students ON contact_students (student);
 CREATE INDEX IF NOT EXISTS ix_sections_school ON sections (school, id);
-"""
-# ``ix_users_h`` holds what a merge looks a stored user up for (its hash, whether a
-# student), so those lookups read the index alone: SQLite picks the key's own index
-# otherwise, then the user's row, a page of the table for each (statements that name it
-# with INDEXED BY; a 1 % resync at R1M read about 1.5 GB of the file that way).
-MERGE_INDEXES = """
 CREATE INDEX IF NOT EXISTS ix_users_h ON users (id, h, student);
+"""
+# ``ix_users_h`` (above) holds what the digests and a merge look a stored user up for (its
+# hash, whether a student), so those lookups read the index alone: SQLite picks the key's
+# own index otherwise, then the user's row, a page of the table for each (the statements
+# name it with INDEXED BY; a 1 % resync at R1M read about 1.5 GB of the file that way).
+MERGE_INDEXES = """
 CREATE INDEX IF NOT EXISTS ix_direct_user ON direct (user_id);
 CREATE INDEX IF NOT EXISTS ix_contact_students_contact ON contact_students (contact);
 CREATE INDEX IF NOT EXISTS ix_sections_chunk ON sections (chunk);
@@ -158,13 +157,13 @@ DROP_GONE = tuple(sql.format(ids="SELECT id FROM f.gone") for sql in _DROP)
 ALL_USER_DIGESTS = (
     """INSERT INTO user_digests
 SELECT d.school, 0, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 2147483647)
-  FROM direct d JOIN users u ON u.id = d.user_id
+  FROM direct d JOIN users u INDEXED BY ix_users_h ON u.id = d.user_id
  GROUP BY d.school""",
     """INSERT INTO user_digests
 SELECT d.school, 1, count(*), sum(u.h & 2147483647), sum((u.h >> 31) & 2147483647)
   FROM direct d
   JOIN contact_students cs ON cs.student = d.user_id
-  JOIN users u ON u.id = cs.contact
+  JOIN users u INDEXED BY ix_users_h ON u.id = cs.contact
  WHERE d.roles & 1
  GROUP BY d.school""",
 )
