@@ -30,6 +30,7 @@ from typing import Any
 
 from rostersync.domain.roster import Account, ClassInfo
 from rostersync.storage.roster_plan import RosterPlan
+from rostersync.storage.statements import multi_row_values
 
 Row = tuple[Any, ...]
 
@@ -208,8 +209,7 @@ _MULTI_ROW = frozenset({"insert_memberships", "insert_contact_links"})
 @cache
 def multi_row_sql(name: str, rows: int, *, upsert: bool) -> str:
     """The SQLite INSERT ``name`` with ``rows`` groups of values (see ``MULTI_ROW_SIZES``)."""
-    head, _, group = _SQL[name].partition(" VALUES ")
-    text = f"{head} VALUES {', '.join([group] * rows)}"
+    text = multi_row_values(_SQL[name], rows)
     return text + (_ON_CONFLICT.get(name, "") if upsert else "")
 
 

@@ -44,7 +44,6 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterator, Mapping
-from functools import cache
 from itertools import chain
 from typing import Any
 
@@ -57,6 +56,7 @@ from rostersync.domain.records import ChunkKey, MappedUser, PageKey, RowProblem,
 from rostersync.domain.roster import placement
 from rostersync.storage import staging_sql as q
 from rostersync.storage.staging_merge import PreviousUsers
+from rostersync.storage.statements import multi_row_values
 
 _BATCH = 10_000
 # No journal and no syncing (a failed fetch discards the file, see above); a page cache of
@@ -496,18 +496,12 @@ def insert_rows(
     statement."""
     start = 0
     if len(rows) >= size:
-        text = _multi_row(sql, size)
+        text = multi_row_values(sql, size)
         for start in range(0, len(rows) - size + 1, size):
             db.execute(text, tuple(chain.from_iterable(rows[start : start + size])))
         start += size
     if start < len(rows):
         db.executemany(sql, rows[start:])
-
-
-@cache
-def _multi_row(sql: str, rows: int) -> str:
-    head, _, group = sql.partition(" VALUES ")
-    return f"{head} VALUES {', '.join([group] * rows)}"
 
 
 def fetch_cache_dir(setting: str | None, database_url: str) -> str | None:

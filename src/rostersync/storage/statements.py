@@ -7,6 +7,7 @@ the dialect.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -28,3 +29,11 @@ def upsert_insert(conn: Connection, table: Table) -> Any:
         f"The store supports SQLite and PostgreSQL, not {name}. "
         "Use a sqlite:/// or postgresql+psycopg:// database URL."
     )
+
+
+@cache
+def multi_row_values(sql: str, rows: int) -> str:
+    """An ``INSERT ... VALUES (?, ...)`` with its group of values repeated ``rows`` times
+    (one statement for that many rows; kept, so each size is built once)."""
+    head, _, group = sql.partition(" VALUES ")
+    return f"{head} VALUES {', '.join([group] * rows)}"
