@@ -9,10 +9,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from rostersync.domain.changes import diff
 from rostersync.domain.records import SchoolRecord
+from rostersync.domain.roster import Account, SchoolRoster
 from rostersync.service.model import SchoolRow
 from rostersync.storage import SqlStore, upgrade_database
-from rostersync.storage.engine import SQLITE_BUSY_TIMEOUT_MS
+from rostersync.storage.engine import (
+    SQLITE_BULK_CACHE_KIB,
+    SQLITE_BUSY_TIMEOUT_MS,
+    SQLITE_CACHE_KIB,
+)
+from tests.storage.conftest import _district as district_config
 
 
 def test_leaving_without_commit_leaves_nothing(
@@ -126,3 +133,45 @@ def test_foreign_keys_come_back_on_after_a_failure_inside(store: SqlStore) -> No
         failing()
     with store.unit_of_work() as uow, pytest.raises(IntegrityError):
         uow.connection.execute(_ORPHAN)
+
+
+def _cache_kib(uow: object) -> int:
+    conn = uow.connection  # type: ignore[attr-defined]
+    return -int(conn.exec_driver_sql("PRAGMA cache_size").scalar())
+
+
+def _roster(school: SchoolRow, *ids: str) -> SchoolRoster:
+    roster = SchoolRoster(school_id=school.source_id)
+    for account_id in ids:
+        roster.accounts[account_id] = Account(account_id, ("student",), first_name="A")
+        roster.links.add((account_id, "student"))
+    return roster
+
+
+def test_sqlite_grows_the_page_cache_for_whole_rosters_only_while_writing_them(
+    tmp_path: Path,
+) -> None:
+    """A first load's unit of work (``apply_roster``) gets the larger page cache; change
+    sets keep the default, and every connection goes back to the pool at the default (a
+    pool of one connection: the next unit of work is handed the same one)."""
+    url = f"sqlite:///{tmp_path / 'cache.db'}"
+    upgrade_database(url)
+    store = SqlStore(url)
+    try:
+        with store.unit_of_work() as uow:
+            uow.add_district(district_config("d1"))
+            school = uow.upsert_school("d1", SchoolRecord("s1", "First"))
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert _cache_kib(uow) == SQLITE_CACHE_KIB
+            uow.apply_changes(school, diff(uow.load_roster(school.id), _roster(school, "a1")))
+            assert _cache_kib(uow) == SQLITE_CACHE_KIB
+            uow.rollback()
+            uow.apply_roster(school, _roster(school, "a1", "a2"))
+            assert _cache_kib(uow) == SQLITE_BULK_CACHE_KIB
+            uow.commit()
+        with store.unit_of_work() as uow:
+            assert _cache_kib(uow) == SQLITE_CACHE_KIB
+            assert sorted(uow.load_roster(school.id).accounts) == ["a1", "a2"]
+    finally:
+        store.dispose()

@@ -32,6 +32,7 @@ from rostersync.errors import NotFoundError
 from rostersync.service.model import SchoolRow
 from rostersync.service.ports import Checkpoint
 from rostersync.storage.districts_repo import STATUS_COLUMNS, status_columns
+from rostersync.storage.engine import set_cache
 from rostersync.storage.roster_copy import CopyWrite, by_copy
 from rostersync.storage.roster_plan import RosterPlan, plan_changes, plan_roster
 from rostersync.storage.roster_sql import (
@@ -51,6 +52,9 @@ class RosterRepo:
         self._conn = conn
         # Roster rows written per table by the last apply_changes (for the benchmark).
         self.written: dict[str, int] = {}
+        # The connection's page cache was grown for whole rosters (``apply_roster``); the
+        # unit of work gives it back at the default size.
+        self.grown = False
 
     def load_roster(self, school_id: str) -> SchoolRoster:
         """What is applied for the school now: linked accounts, live classes and links.
@@ -187,6 +191,10 @@ class RosterRepo:
         holds no row yet (its first load), without the change set: every row of ``roster``
         is written as added, in the same order, to the same end state."""
         plan = None if roster.is_empty() else partial(plan_roster, roster)
+        if plan is not None and not self.grown and self._engine() == "sqlite":
+            # Whole rosters: the larger page cache, until the unit of work ends.
+            set_cache(self._conn.connection.dbapi_connection, bulk=True)
+            self.grown = True
         return self._apply(school, plan, checkpoint)
 
     def _apply(

@@ -40,7 +40,7 @@ from rostersync.storage.access_repo import AccessRepo
 from rostersync.storage.admins_repo import AdminsRepo
 from rostersync.storage.crypto import TokenCipher
 from rostersync.storage.districts_repo import DistrictsRepo
-from rostersync.storage.engine import create_store_engine
+from rostersync.storage.engine import create_store_engine, set_cache
 from rostersync.storage.locks import named_lock
 from rostersync.storage.outbox_repo import OutboxRepo
 from rostersync.storage.review_repo import ReviewRepo
@@ -160,8 +160,10 @@ class SqlUnitOfWork:
                 conn.rollback()
             if self._unchecked:
                 _foreign_keys(conn, on=True)
+            if repos.roster.grown:  # back to the pool with the default page cache
+                set_cache(conn.connection.dbapi_connection, bulk=False)
         except BaseException:
-            if self._unchecked:  # never back to the pool with the checks off
+            if self._unchecked or repos.roster.grown:  # never back to the pool changed
                 conn.invalidate()
             raise
         finally:
