@@ -126,6 +126,7 @@ SELECT u.blob FROM users u WHERE u.id IN (
 # The merge reads the previous fetch's (id, hash) in id order, a window at a time.
 WINDOW = "SELECT id, h FROM users WHERE id > ? ORDER BY id LIMIT ?"
 PREVIOUS_HASH = "SELECT h FROM users INDEXED BY ix_users_h WHERE id = ?"
+NEXT_ID = "SELECT id FROM users INDEXED BY ix_users_h WHERE id > ? ORDER BY id LIMIT 1"
 BEYOND = "INSERT OR IGNORE INTO f.gone SELECT id FROM users WHERE id > ?"
 GONE_BETWEEN = "INSERT OR IGNORE INTO f.gone SELECT id FROM users WHERE id > ? AND id < ?"
 
