@@ -20,7 +20,7 @@ from rostersync.sources.clever.source import CleverSource
 from rostersync.storage import SqlStore
 from rostersync.storage.crypto import TokenCipher
 from rostersync.storage.migrate import upgrade_database
-from rostersync.storage.staging import fetch_cache_dir
+from rostersync.storage.staging_file import fetch_cache_dir
 
 # A test seam: a subprocess started with this variable kills itself with SIGKILL at the named
 # point of a sync (after_fetch, mid_diff, mid_apply, after_commit, before_email), so tests can

@@ -20,7 +20,8 @@ from rostersync.settings import Settings
 from rostersync.sources.clever.retry import RetryPolicy
 from rostersync.sources.clever.source import CleverSource
 from rostersync.storage import SqlStore, upgrade_database
-from rostersync.storage.staging import SqliteStaging, cache_path
+from rostersync.storage.staging import SqliteStaging
+from rostersync.storage.staging_file import cache_path
 
 from .conftest import Env, fast_sources
 

@@ -1,4 +1,4 @@
-"""The staging file's multi-row INSERTs (``storage.staging.insert_rows``) leave exactly what
+"""The staging file's multi-row INSERTs (``storage.staging_file.insert_rows``) leave exactly what
 ``executemany`` of the same rows leaves: the same rows, in the same rowid order, with
 ``OR IGNORE`` keeping the first of a repeated key and ``OR REPLACE`` the last, whatever the
 number of rows (under, at and over a statement's worth)."""
@@ -10,7 +10,7 @@ import sqlite3
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rostersync.storage import staging
+from rostersync.storage import staging_file
 
 SCHEMA = "CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL, b BLOB NOT NULL)"
 VERBS = ("INSERT OR IGNORE", "INSERT OR REPLACE")
@@ -23,7 +23,7 @@ def _table(
     db.execute(SCHEMA)
     sql = f"{verb} INTO t VALUES (?, ?, ?)"
     if size is not None:
-        staging.insert_rows(db, sql, rows, size)
+        staging_file.insert_rows(db, sql, rows, size)
     else:
         db.executemany(sql, rows)
     return db.execute("SELECT rowid, k, v, b FROM t ORDER BY rowid").fetchall()
@@ -44,7 +44,7 @@ def test_multi_row_inserts_equal_executemany(
 
 
 def test_a_full_statement_and_a_tail_both_land() -> None:
-    size = staging._ROWS_PER_INSERT
+    size = staging_file.ROWS_PER_INSERT
     rows = [(f"k{i:05}", i, b"x") for i in range(2 * size + 3)]
     table = _table(rows, "INSERT OR IGNORE", size)
     assert [row[1:] for row in table] == [(k, v, b) for k, v, b in rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from rostersync.storage.staging import cache_path, fetch_cache_dir
+from rostersync.storage.staging_file import cache_path, fetch_cache_dir
 
 
 def test_a_sqlite_store_keeps_its_caches_next_to_its_file() -> None:

@@ -32,7 +32,7 @@ from rostersync.sources.clever.paging import iter_pages, list_uri
 from rostersync.sources.clever.source import MAX_PAGE_SIZE, CleverSource
 from rostersync.storage import SqlStore, upgrade_database
 from rostersync.storage.roster_repo import RosterRepo
-from rostersync.storage.staging import fetch_cache_dir
+from rostersync.storage.staging_file import fetch_cache_dir
 
 _LISTS: dict[str, type[msgspec.Struct]] = {
     "schools": wire.SchoolItem,

@@ -36,39 +36,23 @@ schema migrations, and it must work the same whichever database the store uses.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import heapq
 import json
 import os
-import sqlite3
-import tempfile
 from collections.abc import Iterator, Mapping
-from itertools import chain
 from typing import Any
 
 import msgspec
 import xxhash
-from sqlalchemy.engine import make_url
 
 from rostersync.domain.partial import Scope
 from rostersync.domain.records import ChunkKey, MappedUser, PageKey, RowProblem, SectionRecord
 from rostersync.domain.roster import placement
+from rostersync.storage import staging_file as sf
 from rostersync.storage import staging_sql as q
 from rostersync.storage.staging_merge import PreviousUsers
-from rostersync.storage.statements import multi_row_values
 
 _BATCH = 10_000
-# No journal and no syncing (a failed fetch discards the file, see above); a page cache of
-# 8 MiB, so memory does not follow the file; larger pages, since users are kept as raw
-# items of about 500 bytes.
-_PRAGMAS = (
-    "page_size=16384",
-    "journal_mode=OFF",
-    "synchronous=OFF",
-    "cache_size=-8192",
-    "temp_store=FILE",
-)
 
 
 class SqliteStaging:
@@ -78,19 +62,19 @@ class SqliteStaging:
     deleted on close (as when the cache is in use by another process)."""
 
     def __init__(self, cache: str | None = None, directory: str | None = None) -> None:
-        self._lock = _lock(cache) if cache else None
+        self._lock = sf.lock(cache) if cache else None
         self._keep = self._lock is not None
-        self._path = cache if cache and self._keep else _temp_file(directory)
-        self._fetch_path = _temp_file(directory)
-        self._db = _open_users(self._path, self._keep)
+        self._path = cache if cache and self._keep else sf.temp_file(directory)
+        self._fetch_path = sf.temp_file(directory)
+        self._db = sf.open_users(self._path, self._keep)
         self._db.execute("ATTACH DATABASE ? AS f", (self._fetch_path,))
-        for pragma in _PRAGMAS:
+        for pragma in sf.PRAGMAS:
             self._db.execute(f"PRAGMA f.{pragma}")
-        _run(self._db, q.FETCH_SCHEMA)
+        sf.run(self._db, q.FETCH_SCHEMA)
         self._db.execute("BEGIN")
         merging = self._db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
         if merging:  # (there since the file's first fetch; the merge's statements name them)
-            _run(self._db, q.READ_INDEXES + q.MERGE_INDEXES)
+            sf.run(self._db, q.READ_INDEXES + q.MERGE_INDEXES)
         self._previous = PreviousUsers(self._db, self._gone, self._back) if merging else None
         # The digests the last sync found for the state this fetch merges into; forgotten
         # now (in this fetch's transaction), and remembered again by ``remember_checks``.
@@ -116,7 +100,7 @@ class SqliteStaging:
                 for first, last, size, digest in self._db.execute(q.SECTION_PAGES)
             }
         else:
-            _run_all(self._db, q.NO_SECTIONS)
+            sf.run_all(self._db, q.NO_SECTIONS)
         self._db.execute("DELETE FROM section_pages")
         top = self._db.execute("SELECT max(id) FROM section_chunks").fetchone()[0]
         self._top: int = top or 0
@@ -304,30 +288,30 @@ class SqliteStaging:
             self._flush(name)
         previous = self._previous
         if previous is not None:
-            _run_all(db, (*q.KEEP_OLD_GONE, *q.DROP_GONE, *q.CHANGES_KEPT, *q.SCOPES))
+            sf.run_all(db, (*q.KEEP_OLD_GONE, *q.DROP_GONE, *q.CHANGES_KEPT, *q.SCOPES))
             if previous.disordered:
                 # An id listed out of order may have been dropped and added again within
                 # this fetch, so the kept rows need not be the previous fetch's: count all.
-                _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS, *q.FIND_UNKNOWN))
+                sf.run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS, *q.FIND_UNKNOWN))
             else:
-                _run_all(db, (*q.DIGEST_CHANGES, *q.UNKNOWN_CHANGES))
+                sf.run_all(db, (*q.DIGEST_CHANGES, *q.UNKNOWN_CHANGES))
             for sql in q.SECTION_CHANGES:
                 db.execute(sql, (self._top,) if "?1" in sql else ())
         else:
-            _run(db, q.READ_INDEXES)
+            sf.run(db, q.READ_INDEXES)
             if self._keep:  # a temporary file is never merged into
-                _run(db, q.MERGE_INDEXES)
-            _run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS, *q.FIND_UNKNOWN))
-            _run_all(db, q.ALL_SECTION_DIGESTS)
+                sf.run(db, q.MERGE_INDEXES)
+            sf.run_all(db, ("DELETE FROM user_digests", *q.ALL_USER_DIGESTS, *q.FIND_UNKNOWN))
+            sf.run_all(db, q.ALL_SECTION_DIGESTS)
         if self._keep:
-            _run_all(db, (q.FLAGGED_IN, q.PAGES_CHECKED, *q.CHUNKS_CHECKED))
-            _run_all(db, (q.SECTION_PAGES_CHECKED,))
-        _run(db, q.FETCH_INDEXES)
+            sf.run_all(db, (q.FLAGGED_IN, q.PAGES_CHECKED, *q.CHUNKS_CHECKED))
+            sf.run_all(db, (q.SECTION_PAGES_CHECKED,))
+        sf.run(db, q.FETCH_INDEXES)
         db.execute("COMMIT")
         if self._keep:
-            _sync(self._path)
+            sf.sync(self._path)
             db.execute("UPDATE meta SET value = 'clean' WHERE key = 'state'")
-            _sync(self._path)
+            sf.sync(self._path)
         self._clean = True
 
     # reading (during the evaluation)
@@ -378,15 +362,15 @@ class SqliteStaging:
             return
         db = self._db
         db.execute("UPDATE meta SET value = 'dirty' WHERE key = 'state'")
-        _sync(self._path)
+        sf.sync(self._path)
         db.execute("BEGIN")
         db.execute("DELETE FROM school_checks")
         rows = [("", shared), *digests.items()]
         db.executemany("INSERT OR REPLACE INTO school_checks VALUES (?, ?)", rows)
         db.execute("COMMIT")
-        _sync(self._path)
+        sf.sync(self._path)
         db.execute("UPDATE meta SET value = 'clean' WHERE key = 'state'")
-        _sync(self._path)
+        sf.sync(self._path)
 
     def user(self, user_id: str) -> MappedUser | None:
         row = self._db.execute("SELECT blob FROM users WHERE id = ?", (user_id,)).fetchone()
@@ -435,8 +419,8 @@ class SqliteStaging:
         deleted (the next sync of the district then rebuilds its cache)."""
         self._db.close()
         if not (self._keep and self._clean):
-            _unlink(self._path)
-        _unlink(self._fetch_path)
+            sf.unlink(self._path)
+        sf.unlink(self._fetch_path)
         if self._lock is not None:
             os.close(self._lock)
             self._lock = None
@@ -478,138 +462,8 @@ class SqliteStaging:
     def _flush(self, name: str) -> None:
         pending = self._pending[name]
         if pending:
-            insert_rows(self._db, q.INSERTS[name], pending)
+            sf.insert_rows(self._db, q.INSERTS[name], pending)
             pending.clear()
-
-
-# Rows are inserted this many to a statement (multi-row ``VALUES``), the rest by
-# executemany: row by row, the driver binds, steps and resets the statement for each row,
-# which cost more than SQLite's own work (staged users 2.1 -> 1.24 µs a row).
-_ROWS_PER_INSERT = 256
-
-
-def insert_rows(
-    db: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]], size: int = _ROWS_PER_INSERT
-) -> None:
-    """``db.executemany(sql, rows)`` for an ``INSERT ... VALUES (?, ...)``, the same rows in
-    the same order (so ``OR IGNORE``/``OR REPLACE`` keep their meaning), sent ``size`` to a
-    statement."""
-    start = 0
-    if len(rows) >= size:
-        text = multi_row_values(sql, size)
-        for start in range(0, len(rows) - size + 1, size):
-            db.execute(text, tuple(chain.from_iterable(rows[start : start + size])))
-        start += size
-    if start < len(rows):
-        db.executemany(sql, rows[start:])
-
-
-def fetch_cache_dir(setting: str | None, database_url: str) -> str | None:
-    """Where fetch caches go: the setting; unset, next to a SQLite database file
-    (``<file>.fetch``) or in the user's cache directory; ``None`` for "off" (or for an
-    in-memory SQLite database, which keeps nothing either)."""
-    if setting is not None and setting.strip():
-        value = setting.strip()
-        return None if value.lower() == "off" else value
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database in ("", ":memory:") or database.startswith("file:"):
-            return None
-        return database + ".fetch"
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "rostersync", "fetch")
-
-
-def cache_path(directory: str, store: object, district_id: str) -> str:
-    """The cache file of a district of a store (its URL, password hidden), in
-    ``directory``: stores sharing a directory never share a file."""
-    key = xxhash.xxh3_64_hexdigest(f"{store}|{district_id}".encode())
-    readable = "".join(c if c.isalnum() or c in "-_" else "_" for c in district_id)
-    return os.path.join(directory, f"{readable}-{key}.db")
-
-
-def _open_users(path: str, keep: bool) -> sqlite3.Connection:
-    """The users database: a fresh file, or a cache that is clean and of this version
-    (anything else is thrown away). A cache is marked dirty, durably, before use."""
-    if keep and _state(path) != ("clean", q.CACHE_VERSION):
-        _unlink(path)
-    if keep:  # it holds student data: readable by this user only, like a temporary file
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    db = _connect(path)
-    if keep:
-        _run(db, q.USER_SCHEMA)
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (q.CACHE_VERSION,))
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('state', 'dirty')")
-        _sync(path)
-    else:
-        _run(db, q.USER_SCHEMA)
-    return db
-
-
-def _connect(path: str) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    for pragma in _PRAGMAS:
-        db.execute(f"PRAGMA {pragma}")
-    return db
-
-
-def _state(path: str) -> tuple[str, str]:
-    """(state, version) of a cache file; empty for a missing, damaged or foreign file."""
-    if not os.path.exists(path):
-        return ("", "")
-    try:
-        db = sqlite3.connect(path)
-        try:
-            rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        finally:
-            db.close()
-    except sqlite3.DatabaseError:
-        return ("", "")
-    return (str(rows.get("state", "")), str(rows.get("version", "")))
-
-
-def _lock(path: str) -> int | None:
-    """An exclusive lock on the cache, or ``None`` if another process holds it."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
-    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(fd)
-        return None
-    return fd
-
-
-def _temp_file(directory: str | None) -> str:
-    handle, path = tempfile.mkstemp(prefix="rostersync-fetch-", suffix=".db", dir=directory)
-    os.close(handle)
-    return path
-
-
-def _sync(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _unlink(path: str) -> None:
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path + suffix)
-
-
-def _run(db: sqlite3.Connection, script: str) -> None:
-    """Each statement of a script, inside the current transaction (``executescript`` would
-    commit it)."""
-    _run_all(db, [s for s in script.split(";") if s.strip()])
-
-
-def _run_all(db: sqlite3.Connection, statements: tuple[str, ...] | list[str]) -> None:
-    for statement in statements:
-        db.execute(statement)
 
 
 def _seq(item: tuple[int, RowProblem]) -> int:

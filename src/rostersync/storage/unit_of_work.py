@@ -46,7 +46,8 @@ from rostersync.storage.outbox_repo import OutboxRepo
 from rostersync.storage.review_repo import ReviewRepo
 from rostersync.storage.roster_repo import RosterRepo
 from rostersync.storage.runs_repo import RunsRepo
-from rostersync.storage.staging import SqliteStaging, cache_path
+from rostersync.storage.staging import SqliteStaging
+from rostersync.storage.staging_file import cache_path
 
 
 class SqlStore:
