@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, event
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # The page cache of a connection, in KiB (SQLite's default is 2 MiB), and of one writing
-# whole rosters (``grow_cache``): a first load maintains the indexes of millions of rows,
+# whole rosters (``set_cache``): a first load maintains the indexes of millions of rows,
 # and with a small cache re-reads their pages from the OS (at 50k students, apply 4.5 ->
 # 3.6 s CPU with 64 MiB); everything else reads or writes a few pages a school, and a
 # cache that size only fills the process (a 1 % resync at R1M: peak RSS 282 -> 222 MiB
