@@ -226,11 +226,14 @@ ORDER BY 1, 2
 # Contacts naming a student who is not in the fetch, by contact (a contact's students in
 # the order the source listed them, ``link`` being the row id of the link): kept, and found
 # whole only on a fresh staging (the scan reads every contact link).
+# (Each link's student looked up in the covering index: building the set of every student
+# id first, as ``NOT IN`` does, took 1.3-1.8 s at R1M against 0.8.)
 FIND_UNKNOWN = (
     "DELETE FROM unknown",
     """INSERT INTO unknown (contact, student, link)
-SELECT contact, student, rowid FROM contact_students
- WHERE student NOT IN (SELECT id FROM users WHERE student)""",
+SELECT cs.contact, cs.student, cs.rowid FROM contact_students cs
+ WHERE NOT EXISTS (SELECT 1 FROM users u INDEXED BY ix_users_h
+                    WHERE u.id = cs.student AND u.student)""",
 )
 # After a merge, only the links of changed contacts and those naming changed or gone users
 # are looked at again. (A changed contact's links are added anew in the order listed, so
