@@ -8,19 +8,17 @@ import sqlite3
 import pytest
 
 from rostersync.storage import staging_merge
+from rostersync.storage import staging_sql as q
+from rostersync.storage.staging_file import run
 from rostersync.storage.staging_merge import PreviousUsers
 
 
 def _stored(*ids: str) -> sqlite3.Connection:
+    """A staging file's tables (the project's own schema) holding these users."""
     db = sqlite3.connect(":memory:", isolation_level=None)
-    db.execute(
-        "CREATE TABLE users (id TEXT PRIMARY KEY, h INTEGER NOT NULL, student INTEGER NOT NULL,"
-        " placed INTEGER NOT NULL, flagged INTEGER NOT NULL, blob BLOB NOT NULL)"
-    )
-    db.execute("CREATE INDEX ix_users_h ON users (id, h, student)")
-    db.executemany("INSERT INTO users VALUES (?, ?, 0, 1, 0, x'')", [(i, ord(i[-1])) for i in ids])
     db.execute("ATTACH DATABASE ':memory:' AS f")
-    db.execute("CREATE TABLE f.gone (id TEXT PRIMARY KEY) WITHOUT ROWID")
+    run(db, q.USER_SCHEMA + q.READ_INDEXES + q.FETCH_SCHEMA)
+    db.executemany("INSERT INTO users VALUES (?, ?, 0, 1, 0, x'')", [(i, ord(i[-1])) for i in ids])
     return db
 
 
