@@ -98,14 +98,6 @@ def _maker(cls: type[T]) -> Callable[..., T]:
     return make
 
 
-_new_user = _maker(UserRecord)
-_new_name = _maker(PersonName)
-_new_student = _maker(StudentInfo)
-_new_teacher = _maker(TeacherInfo)
-_new_staff = _maker(StaffInfo)
-_new_contact = _maker(ContactInfo)
-_new_link = _maker(StudentRelationship)
-_new_admin = _maker(DistrictAdminInfo)
 _new_section = _maker(SectionRecord)
 
 
@@ -235,15 +227,15 @@ def convert_user(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
 def _user_record(user_id: str, user: wire.User, roles: wire.Roles) -> UserRecord:
     name = user.name or _NO_NAME
     admin = roles.district_admin
-    return _new_user(
+    return UserRecord(
         user_id,
-        _new_name(name.first or "", name.middle or "", name.last or ""),
+        PersonName(name.first or "", name.middle or "", name.last or ""),
         user.email or "",
         _student(roles.student),
         _teacher(roles.teacher),
         _staff(roles.staff),
         _contact(roles.contact),
-        None if admin is None else _new_admin(admin.title or ""),
+        None if admin is None else DistrictAdminInfo(admin.title or ""),
     )
 
 
@@ -354,7 +346,7 @@ def _user_alerts(record: UserRecord, rows: _Rows) -> None:
 def _student(student: wire.Student | None) -> StudentInfo | None:
     if student is None:
         return None
-    return _new_student(
+    return StudentInfo(
         student.sis_id or "",
         student.student_number or "",
         student.state_id or "",
@@ -368,7 +360,7 @@ def _student(student: wire.Student | None) -> StudentInfo | None:
 def _teacher(teacher: wire.Teacher | None) -> TeacherInfo | None:
     if teacher is None:
         return None
-    return _new_teacher(
+    return TeacherInfo(
         teacher.sis_id or "",
         teacher.teacher_number or "",
         teacher.state_id or "",
@@ -381,7 +373,7 @@ def _teacher(teacher: wire.Teacher | None) -> TeacherInfo | None:
 def _staff(staff: wire.Staff | None) -> StaffInfo | None:
     if staff is None:
         return None
-    return _new_staff(
+    return StaffInfo(
         staff.staff_id or "", staff.title or "", staff.department or "", _ids(staff.schools)
     )
 
@@ -396,11 +388,11 @@ def _contact(contact: wire.Contact | None) -> ContactInfo | None:
     if len(rels) == 1:
         rel = rels[0]
         if rel.student:
-            links = (_new_link(rel.student, rel.relationship or "", rel.type or ""),)
+            links = (StudentRelationship(rel.student, rel.relationship or "", rel.type or ""),)
     elif rels:
         keys = {(r.student, r.relationship or "", r.type or "") for r in rels if r.student}
-        links = tuple(_new_link(*key) for key in sorted(keys))
-    return _new_contact(contact.sis_id or "", contact.phone or "", contact.phone_type or "", links)
+        links = tuple(StudentRelationship(*key) for key in sorted(keys))
+    return ContactInfo(contact.sis_id or "", contact.phone or "", contact.phone_type or "", links)
 
 
 def convert_section(raw: bytes, out: list[RowProblem]) -> SectionRecord | None:
