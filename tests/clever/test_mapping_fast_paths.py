@@ -37,7 +37,6 @@ from rostersync.sources.clever.mapping import (
     GRADES,
     PHONE_TYPES,
     SUBJECTS,
-    _maker,
     _missing_id,
     _Rows,
     _s,
@@ -431,13 +430,3 @@ def test_odd_users_and_their_problems_in_order() -> None:
         ("nul_character", "s2"),
     ]
     assert (user, problems) == (user, outcome(plain_convert_user, raw)[2])
-
-
-@pytest.mark.parametrize(
-    ("cls", "values"),
-    [(SectionRecord, ("x", "s1", "N", "1", "2", "3", "5", "math", "c", "t", "t1", ("t1",), ()))],
-)
-def test_a_record_made_without_init_is_the_record(cls: type[Any], values: tuple[Any, ...]) -> None:
-    made, plain = _maker(cls)(*values), cls(*values)
-    assert type(made) is cls
-    assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)

@@ -566,7 +566,7 @@ def edit_members(draw: st.DrawFn, world: World) -> World:
     else:
         pool = world.members(section.school_id, role.split("_")[0]) or USER_IDS
         ids.add(draw(st.sampled_from(pool if draw(st.integers(0, 4)) else USER_IDS)))
-    changed = replace(section, **{role: tuple(sorted(ids))})  # type: ignore[arg-type]
+    changed = section._replace(**{role: tuple(sorted(ids))})
     return replace(world, sections={**world.sections, section.source_id: changed})
 
 
@@ -574,7 +574,7 @@ def move_section(draw: st.DrawFn, world: World) -> World:
     if not world.sections:
         return world
     section = world.sections[draw(st.sampled_from(sorted(world.sections)))]
-    moved = replace(section, school_id=draw(st.sampled_from(SCHOOLS)))
+    moved = section._replace(school_id=draw(st.sampled_from(SCHOOLS)))
     return replace(world, sections={**world.sections, section.source_id: moved})
 
 

@@ -310,7 +310,7 @@ def test_a_changed_user_is_evaluated_in_part_in_each_of_its_schools(
     student = _edit(teacher, "u01", grade="4")  # a student of sch1, with a contact there
     contact = _edit(student, "u07", phone="555-0101")  # the contact of u01 (sch1)
     # a class of sch3 renamed, listing a teacher as a student (a dangling membership)
-    section = replace(contact.sections["c02"], name="Art II", student_ids=("u03", "u05"))
+    section = contact.sections["c02"]._replace(name="Art II", student_ids=("u03", "u05"))
     sections = replace(contact, sections={**contact.sections, "c02": section})
     # Each state; how many schools it evaluates in part (changed, and verified before); how
     # many it applies (an account is district-wide: the first school to apply u04's new

@@ -5,14 +5,14 @@ Records are frozen value objects so that two fetches of the same data compare eq
 diff is a plain comparison. Sequences are tuples, sorted where order carries no meaning, so
 equality does not depend on the order the source happened to send.
 
-A user and its parts are named tuples, the other records frozen dataclasses. Users are most
-of a district (3.3 million at 1M students): each is built once by the mapping, staged as
-bytes, and read back and decoded for every school it belongs to. A named tuple is built
-about twice as fast as a slotted dataclass, and serializers write it as an array of its
-values rather than a map of field names, which halves a staged user and its decoding
-(``storage.staging``). Only what a tuple adds differs: a record also equals a plain tuple
-of the same values, and records of the user family compare by position, so code compares
-them only with records of the same class.
+A user and its parts, and a section, are named tuples; the other records are frozen
+dataclasses. Users are most of a district (3.3 million at 1M students): each is built once
+by the mapping, staged as bytes, and read back and decoded for every school it belongs to.
+A named tuple is built about twice as fast as a slotted dataclass, and serializers write it
+as an array of its values rather than a map of field names, which halves a staged user and
+speeds up its encoding and decoding (``storage.staging``). Only what a tuple adds differs:
+such a record also equals a plain tuple of the same values and compares by position, so
+code compares it only with records of its own class.
 """
 
 from __future__ import annotations
@@ -182,8 +182,7 @@ class MappedUser(NamedTuple):
     problems: tuple[RowProblem, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class SectionRecord:
+class SectionRecord(NamedTuple):
     source_id: str
     school_id: str
     name: str

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 # Bump when what is stored per user or section changes (its placement rules, the hash): a
 # cache of another version is thrown away and rebuilt by a full fetch.
-CACHE_VERSION = "9"
+CACHE_VERSION = "10"
 
 USER_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

@@ -11,7 +11,7 @@ any problems to ``out`` and returns the record or ``None``. It lets ``msgspec.Va
 escape for an item of the wrong shape; the caller turns that into an error row.
 
 Users and sections are mapped once per item of a first load (millions of them), so their path
-is kept lean: records are made without their dataclass ``__init__`` (``_maker``), text is read
+is kept lean: records are named tuples, made by their own constructors, text is read
 as ``value or ""`` (the rare item with a NUL character has its text cleaned first,
 ``_without_nul``), and a user's problems are looked for in full only when a quick check
 (``_suspect``) finds something to report.
@@ -19,8 +19,7 @@ as ``value or ""`` (the rare item with a NUL character has its text cleaned firs
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import msgspec
 
@@ -74,31 +73,7 @@ _NO_SECTION = wire.Section()
 # An escaped NUL as it appears in JSON: the only way a NUL can reach a decoded string.
 _NUL_ESCAPE = b"\\u0000"
 
-T = TypeVar("T")
 S = TypeVar("S", bound=msgspec.Struct)
-
-
-def _maker(cls: type[T]) -> Callable[..., T]:
-    """``cls``'s constructor without ``__init__``, arguments in field order, for a frozen
-    slotted dataclass: its ``__init__`` sets each field through ``object.__setattr__`` by
-    name, and setting the slots directly costs less than half (the same trick as
-    ``roster._new_account``). The code is generated from the class's own field names only,
-    as ``dataclasses`` generates ``__init__`` (a loop over the setters costs 40 % more);
-    tests/clever/test_mapping_fast_paths.py pins the objects equal to ``cls(...)``."""
-    names: tuple[str, ...] = vars(cls)["__slots__"]
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    args, body = [], []
-    for i, name in enumerate(names):
-        namespace[f"set{i}"] = vars(cls)[name].__set__
-        args.append(f"a{i}")
-        body.append(f"    set{i}(o, a{i})\n")
-    source = f"def make({', '.join(args)}):\n    o = new(cls)\n{''.join(body)}    return o\n"
-    exec(source, namespace)  # noqa: S102 - our own field names, no outside input
-    make: Callable[..., T] = namespace["make"]
-    return make
-
-
-_new_section = _maker(SectionRecord)
 
 
 class _Rows:
@@ -419,7 +394,7 @@ def convert_section(raw: bytes, out: list[RowProblem]) -> SectionRecord | None:
         rows.enum("grade", grade, GRADES)
         rows.enum("subject", subject, SUBJECTS)
     teacher_id = section.teacher or ""
-    return _new_section(
+    return SectionRecord(
         section.id,
         school_id,
         name,
