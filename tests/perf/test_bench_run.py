@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from rostersync.bench.report import markdown
+from rostersync.bench.child import PHASES
+from rostersync.bench.report import markdown, phase_line
 from rostersync.bench.run import MODES, run_all
 from tests.conftest import DEFAULT_PG_URL, PG_URL_ENV
 
@@ -45,10 +46,32 @@ def test_every_mode_runs_and_reports_exact_figures(
         "unchanged": results["first_load"]["outcomes"]["applied"]
     }
     assert sum(results["one_percent"]["rows_written"].values()) > 0
+    for mode in ("first_load", "no_change", "one_percent"):
+        _check_phases(mode, results[mode])
     summary = markdown(STUDENTS, results, store)
     assert f"Store: {store}." in summary
     limit = "60" if store == "PostgreSQL" else "90"
     assert f"first_load: {results['first_load']['cpu_s']:.1f} s CPU (target ≤ {limit} s)" in summary
+    assert phase_line("one_percent", results["one_percent"]) in summary
+
+
+def _check_phases(mode: str, figures: dict) -> None:
+    """The phases nest as reported, each within the run's own CPU time."""
+    phases = figures["phases_cpu_s"]
+    assert set(phases) == set(PHASES)
+    parts = phases["stage_users"] + phases["stage_sections"] + phases["staging_finish"]
+    # Each phase is measured on its own clock reads: allow for their rounding.
+    slack = 0.01
+    assert 0 < parts <= phases["fetch"] + slack
+    inner = phases["build"] + phases["load"] + figures["apply_cpu_s"]
+    assert inner <= phases["evaluate"] + slack
+    assert phases["fetch"] + phases["evaluate"] <= figures["cpu_s"] + slack
+    if mode == "no_change":  # every school is skipped: nothing built, loaded or applied
+        assert phases["build"] == phases["load"] == figures["apply_cpu_s"] == 0
+    else:
+        assert phases["build"] > 0 and figures["apply_cpu_s"] > 0
+    assert phase_line(mode, figures).startswith(f"- {mode} CPU s by phase: fetch ")
+    assert phase_line("floor", {"cpu_s": 1.0}) == ""
 
 
 def _drop(url: str, database: str) -> None:

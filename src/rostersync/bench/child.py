@@ -24,6 +24,9 @@ import msgspec
 import xxhash
 
 from rostersync.service import districts
+from rostersync.service import fetch as fetch_module
+from rostersync.service import partial as partial_module
+from rostersync.service import sync as sync_module
 from rostersync.service.context import Services
 from rostersync.service.ports import RosterSource
 from rostersync.service.sync import sync_district
@@ -32,6 +35,7 @@ from rostersync.sources.clever.paging import iter_pages, list_uri
 from rostersync.sources.clever.source import MAX_PAGE_SIZE, CleverSource
 from rostersync.storage import SqlStore, upgrade_database
 from rostersync.storage.roster_repo import RosterRepo
+from rostersync.storage.staging import SqliteStaging
 from rostersync.storage.staging_file import fetch_cache_dir
 
 _LISTS: dict[str, type[msgspec.Struct]] = {
@@ -62,12 +66,30 @@ def floor(base_url: str, token: str) -> dict[str, Any]:
 
 
 class _Meter:
-    """Counts roster rows written per table and the CPU time of the apply phase."""
+    """Counts roster rows written per table and the CPU time of the apply phase and of the
+    sync's other phases (``PHASES``)."""
 
     def __init__(self) -> None:
         self.rows: Counter[str] = Counter()
         self.apply_cpu_s = 0.0
+        self.phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)
         self.sources: list[CleverSource] = []
+
+
+# The phases of a sync whose CPU time the child reports (``phases_cpu_s``), each the time
+# spent in the functions named, wherever they are looked up from. ``fetch`` holds
+# ``stage_users``, ``stage_sections`` and ``staging_finish``; ``evaluate`` holds ``build``
+# (a school's roster, or the part a change reaches, from the staging file), ``load`` (the
+# stored roster, or that part) and the apply (``apply_cpu_s``).
+PHASES: dict[str, tuple[tuple[object, str], ...]] = {
+    "fetch": ((sync_module, "fetch_district"),),
+    "stage_users": ((fetch_module, "_stage_users"),),
+    "stage_sections": ((fetch_module, "_stage_sections"),),
+    "staging_finish": ((SqliteStaging, "finish"),),
+    "evaluate": ((sync_module, "_evaluate_all"),),
+    "build": ((sync_module, "school_roster"), (partial_module, "school_roster_part")),
+    "load": ((RosterRepo, "load_roster"), (RosterRepo, "load_roster_part")),
+}
 
 
 def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
@@ -77,6 +99,7 @@ def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
     cache = fetch_cache_dir(os.environ.get("ROSTERSYNC_FETCH_CACHE_DIR"), database_url)
     store = SqlStore(database_url, fetch_cache_dir=cache)
     _meter_apply(meter)
+    _meter_phases(meter)
 
     def sources(base_url: str, token: str) -> RosterSource:
         source = CleverSource(base_url, token)
@@ -94,6 +117,7 @@ def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
         "requests": sum(s.requests_made for s in meter.sources),
         "rows_written": dict(sorted(meter.rows.items())),
         "apply_cpu_s": round(meter.apply_cpu_s, 3),
+        "phases_cpu_s": {name: round(cpu, 3) for name, cpu in meter.phases.items()},
         "outcomes": dict(outcomes),
         "staged_users": result.staged_users,
         "skipped_pages": result.skipped_pages,
@@ -132,6 +156,24 @@ def _metered(meter: _Meter, original: Callable[..., int]) -> Callable[..., int]:
             meter.rows.update(self.written)
 
     return metered
+
+
+def _meter_phases(meter: _Meter) -> None:
+    """Time each of ``PHASES`` (process CPU time, as ``wait4`` counts the whole run)."""
+    for phase, places in PHASES.items():
+        for owner, name in places:
+            setattr(owner, name, _timed(meter.phases, phase, getattr(owner, name)))
+
+
+def _timed(phases: dict[str, float], phase: str, original: Callable[..., Any]) -> Any:
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        start = time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            phases[phase] += time.process_time() - start
+
+    return timed
 
 
 def main(argv: list[str]) -> None:

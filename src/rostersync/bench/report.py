@@ -81,4 +81,25 @@ def markdown(students: int, results: dict[str, Any], store: str = "SQLite") -> s
         per_table = ", ".join(f"{t} {n:,}" for t, n in results[mode]["rows_written"].items())
         lines.append(f"- {mode} rows written: {per_table or 'none'}")
     lines.append(f"- one_percent source changes: {results['one_percent'].get('changes', {})}")
+    lines += [line for mode in results if (line := phase_line(mode, results[mode]))]
     return "\n".join(lines) + "\n"
+
+
+def phase_line(mode: str, figures: dict[str, Any]) -> str:
+    """Where a sync's CPU time went, by phase (``bench.child.PHASES``); empty for the floor.
+    What the phases leave out (starting the process, imports, the district's bookkeeping)
+    is ``other``."""
+    phases = figures.get("phases_cpu_s")
+    if not phases:
+        return ""
+    fetch, evaluate = phases["fetch"], phases["evaluate"]
+    apply_s = figures.get("apply_cpu_s", 0.0)
+    other = figures["cpu_s"] - fetch - evaluate
+    return (
+        f"- {mode} CPU s by phase: fetch {fetch:.1f} (users {phases['stage_users']:.1f}, "
+        f"sections {phases['stage_sections']:.1f}, staging finish "
+        f"{phases['staging_finish']:.1f}); evaluation {evaluate:.1f} (building rosters "
+        f"{phases['build']:.1f}, loading stored rosters {phases['load']:.1f}, apply "
+        f"{apply_s:.1f}, the rest {evaluate - phases['build'] - phases['load'] - apply_s:.1f});"
+        f" other {other:.1f}"
+    )
