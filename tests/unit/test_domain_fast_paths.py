@@ -259,6 +259,7 @@ def test_first_load_without_a_change_set_matches_the_diff(desired, most, blocked
     empty = SchoolRoster("s1")
     policy = Policy(max_contacts=most, blocked_contact_types=frozenset(blocked))
     assert added_counts(desired) == diff(empty, desired).counts()
+    assert added_counts(desired, desired.counts()) == diff(empty, desired).counts()
     assessment = assess(empty, desired, policy)
     assert assess_first(desired, policy) == (assessment.findings, assessment.hold_kind)
     assert empty.is_empty() and desired.is_empty() is not bool(assessment.change_set.changes)
@@ -269,7 +270,11 @@ def test_first_load_counts_refuse_a_role_the_diff_refuses() -> None:
         SchoolRoster("s1", memberships={("c", "a1", "staff")}),
         SchoolRoster("s1", accounts={"a1": Account("a1", ())}, links={("a1", "admin")}),
     ):
-        for count in (added_counts, lambda r: diff(SchoolRoster("s1"), r)):
+        for count in (
+            added_counts,
+            lambda r: added_counts(r, r.counts()),
+            lambda r: diff(SchoolRoster("s1"), r),
+        ):
             try:
                 count(desired)
             except KeyError:

@@ -235,10 +235,13 @@ def _all_added(desired: SchoolRoster) -> list[Change]:
     return changes
 
 
-def added_counts(desired: SchoolRoster) -> dict[str, dict[str, int]]:
+def added_counts(
+    desired: SchoolRoster, counts: Mapping[str, int] | None = None
+) -> dict[str, dict[str, int]]:
     """``diff(empty, desired).counts()`` without making the changes: from an empty roster,
-    each link, class, membership and contact link of ``desired`` is one change, added."""
-    counts = desired.counts()
+    each link, class, membership and contact link of ``desired`` is one change, added.
+    ``counts``: ``desired.counts()``, when the caller has it already."""
+    counts = desired.counts() if counts is None else counts
     if sum(counts.values()) != len(desired.links) + len(desired.classes) + len(
         desired.memberships
     ) + len(desired.contact_links):

@@ -189,7 +189,9 @@ def _evaluate_in(
         findings, hold_kind = assess_first(desired, policy)
         if hold_kind is None:
             changes = ChangeSet(school.source_id)
-            judged = Judged(changes, findings, None, current.counts, desired.counts, desired)
+            # Counted once: the run's counts and its changes (``added_counts``) both are them.
+            counts = desired.counts()
+            judged = Judged(changes, findings, None, current.counts, lambda: counts, desired)
     if judged is None:
         assessment = assess(current, desired, policy)
         judged = Judged(
@@ -235,7 +237,7 @@ def conclude(
     change_set = judged.change_set
     base = new_run(verdict, school, now, problems, change_set)
     if judged.fresh is not None:
-        base = replace(base, changes=added_counts(judged.fresh))
+        base = replace(base, changes=added_counts(judged.fresh, judged.desired_counts()))
     if judged.hold_kind is not None:
         transition = on_hold(school.status, judged.hold_kind, now)
         run = replace(
