@@ -8,9 +8,14 @@ import pytest
 import xxhash
 
 from rostersync.domain.records import PageKey, RawItem, RowProblem, SectionRecord
-from rostersync.sources.clever.mapping import convert_section, convert_user_item
+from rostersync.sources.clever.mapping import (
+    convert_section,
+    convert_user,
+    convert_user_item,
+    convert_user_mapped,
+)
 from rostersync.sources.clever.source import _item_id
-from rostersync.sources.clever.stream import item_pages, records
+from rostersync.sources.clever.stream import convert_one, item_pages, records
 
 
 def _raw(user_id: str, first: str = "Ann") -> msgspec.Raw:
@@ -120,4 +125,59 @@ def test_pages_of_sections_read_chunk_by_chunk_give_the_sections_list() -> None:
         "a0",
         "a6",
         "a7",
+    ]
+
+
+def _item(data: object) -> msgspec.Raw:
+    return msgspec.Raw(msgspec.json.encode({"data": data, "uri": "/v3.0/users/x"}))
+
+
+# Every kind of item a list of users can hold: plain users, users with alerts (a long
+# name, an unknown grade, a teacher without email, a NUL), no id, fields of the wrong
+# type, JSON that cannot be read, a repeated id and an id out of order.
+_USERS = [
+    _raw("h01"),
+    _item({"id": "h02", "name": {"first": "A" * 300}, "roles": {"student": {"grade": "99"}}}),
+    _item({"id": "h03", "roles": {"teacher": {"school": "s1"}}}),
+    _item({"id": "h04", "name": {"first": "Nul\x00led"}}),
+    _item({"name": {"first": "Nobody"}, "roles": {"student": {"school": "s1"}}}),
+    _item({"id": "h05", "name": 5}),
+    _item({"id": "h06", "roles": {"contact": {"student_relationships": [{"type": "x"}]}}}),
+    msgspec.Raw(b'{"data": {"id": "h07", '),
+    _raw("h06"),
+    _raw("h00"),
+    _raw("h08"),
+]
+
+
+def _unmapped_then_mapped(pages) -> list[object]:
+    """Each item as a fetch stages it: a problem of the list, or (id, raw, record, own
+    problems) mapped after reading (``map_user``), unless the page mapped it already."""
+    out: list[object] = []
+    for item in next(pages).items():
+        if isinstance(item, RowProblem):
+            out.append(item)
+        elif item.mapped is not None:
+            out.append((item.source_id, item.raw, item.mapped.record, item.mapped.problems))
+        else:
+            problems: list[RowProblem] = []
+            record = convert_one(item.raw, "user", convert_user, problems)
+            out.append((item.source_id, item.raw, record, tuple(problems)))
+    return out
+
+
+def test_users_mapped_as_read_are_staged_as_when_mapped_after() -> None:
+    items = _USERS
+    unmapped = item_pages(iter([items]), "user", convert_user_item, _item_id)
+    mapped = item_pages(iter([items]), "user", convert_user_mapped, _item_id)
+    expected = _unmapped_then_mapped(unmapped)
+    assert _unmapped_then_mapped(mapped) == expected
+    # every item that maps was mapped as read; the one of the wrong shape was left to
+    # its mapping, which reports it (as ``undecodable``)
+    found = list(next(item_pages(iter([items]), "user", convert_user_mapped, _item_id)).items())
+    raws = [item for item in found if isinstance(item, RawItem)]
+    assert [item.source_id for item in raws if item.mapped is None] == ["h05"]
+    assert len(raws) == 8
+    assert ("undecodable", "h05") in [
+        (p.code, p.source_id) for entry in expected if isinstance(entry, tuple) for p in entry[3]
     ]

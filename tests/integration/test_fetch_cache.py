@@ -5,18 +5,21 @@ version, left by a failed fetch or in use elsewhere is never trusted."""
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from rostersync.bootstrap import build_services
+from rostersync.domain.records import RowProblem
 from rostersync.domain.roster import SchoolRoster
 from rostersync.domain.state import Outcome
 from rostersync.service import districts
 from rostersync.service.context import Services
 from rostersync.service.sync import sync_district
 from rostersync.settings import Settings
+from rostersync.sources.clever import mapping
 from rostersync.sources.clever.retry import RetryPolicy
 from rostersync.sources.clever.source import CleverSource
 from rostersync.storage import SqlStore, upgrade_database
@@ -83,6 +86,32 @@ def test_a_resync_stages_only_the_users_that_changed(env: Env, tmp_path: Path) -
     assert changed.staged_users >= 1
     assert changed.staged_users < everyone // 10
     assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
+
+
+def test_a_first_load_decodes_each_user_once_and_a_resync_maps_only_the_changed(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: Counter[str] = Counter()
+    for name in ("convert_user", "convert_user_item"):
+        original = getattr(mapping, name)
+
+        def counted(raw: bytes, out: list[RowProblem], name=name, original=original):
+            calls[name] += 1
+            return original(raw, out)
+
+        monkeypatch.setattr(mapping, name, counted)
+    everyone = _user_count(env)
+    assert env.sync().staged_users == everyone
+    # no last fetch: each item mapped as it is read, its id not read on its own first
+    assert calls == {"convert_user": everyone}
+
+    calls.clear()
+    students = env.state.users_of_school(env.data.tables["schools"].ids[0], "student")
+    _edit_name(env, students[0], "Renamed")
+    assert env.sync().staged_users == 1
+    # merging: the ids of the changed page's items read, the one changed user mapped
+    assert calls["convert_user"] == 1
+    assert 1 <= calls["convert_user_item"] < everyone
 
 
 def test_a_resync_passes_over_the_pages_of_users_that_came_back_the_same(

@@ -272,7 +272,7 @@ class MemorySource:
         for school in sorted(self.world.schools):
             yield SchoolRecord(school, f"School {school}")
 
-    def user_pages(self) -> Iterator[ListPage]:
+    def user_pages(self, mapped: bool = False) -> Iterator[ListPage]:
         """Pages of four users (the first also holds the bad items, and has no key); a
         failing world fails halfway through the list."""
         ids = sorted(self.world.users)

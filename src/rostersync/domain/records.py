@@ -149,10 +149,13 @@ class UserRecord(NamedTuple):
 
 class RawItem(NamedTuple):
     """A record as the source sent it, with only its id read: a fetch hashes it and decodes
-    it in full only when it differs from the last fetch (see ``storage.staging``)."""
+    it in full only when it differs from the last fetch (see ``storage.staging``).
+    ``mapped``: the user already mapped as it was read, for a fetch with no last fetch to
+    compare with, where every item is mapped (one decode instead of two)."""
 
     source_id: str
     raw: bytes
+    mapped: MappedUser | None = None
 
 
 class PageKey(NamedTuple):

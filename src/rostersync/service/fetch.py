@@ -140,7 +140,7 @@ def _stage_users(source: RosterSource, staging: RosterStaging) -> tuple[int, int
     is passed over unread; so is each run of items (a chunk) of the other pages that did;
     the rest cost an id read and a hash each, and a mapping if they changed."""
     staged = skipped = 0
-    for page in source.user_pages():
+    for page in source.user_pages(mapped=not staging.merging):
         key = page.key
         if key is not None and staging.unchanged_page(key):
             page.skip()
@@ -179,10 +179,14 @@ def _stage_items(
             staging.add_problem(item)
             clean = False
             continue
-        user_id, raw = item
+        user_id, raw, mapped = item
         first = first or user_id
         last = user_id
         if staging.unchanged_user(user_id, raw):
+            continue
+        if mapped is not None:
+            staging.add_user(mapped)
+            staged += 1
             continue
         problems: list[RowProblem] = []
         user = source.map_user(raw, problems)

@@ -106,10 +106,13 @@ class RosterSource(Protocol):
 
     def users(self) -> Iterator[UserRecord | RowProblem]: ...
 
-    def user_pages(self) -> Iterator[ItemPage[RawItem]]:
+    def user_pages(self, mapped: bool = False) -> Iterator[ItemPage[RawItem]]:
         """``users`` page by page, as raw items with their ids, in the same order, with the
         problems found without mapping (JSON that cannot be read, a missing id, a
-        duplicate). Each page is read when the previous one is done with."""
+        duplicate). Each page is read when the previous one is done with. ``mapped``: the
+        caller will map every item (there is no last fetch to compare with), so a source
+        may map each as it reads it (``RawItem.mapped``, with the same record and
+        problems as ``map_user``) and save a decode."""
         ...
 
     def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
@@ -360,6 +363,12 @@ class UnitOfWork(Protocol):
 class RosterStaging(Protocol):
     """A district fetch kept outside memory (a temporary file), read back one school at a
     time, so that a sync's memory is bounded by a page and a school, not the district."""
+
+    @property
+    def merging(self) -> bool:
+        """Whether this fetch merges into a last fetch's users (the district's fetch
+        cache); if not, no item is unchanged and every user is mapped."""
+        ...
 
     def unchanged_user(self, user_id: str, raw: bytes) -> bool:
         """Whether the last fetch staged this very item (it then stays staged as it was);

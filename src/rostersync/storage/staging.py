@@ -120,6 +120,10 @@ class SqliteStaging:
         self._problem = msgspec.msgpack.Decoder(RowProblem)
         self._shared: list[tuple[int, RowProblem]] | None = None
 
+    @property
+    def merging(self) -> bool:
+        return self._previous is not None
+
     # writing (during the fetch)
     def unchanged_user(self, user_id: str, raw: bytes) -> bool:
         """Whether the previous fetch had this very item (then it stays as it was, and need

@@ -30,6 +30,7 @@ from rostersync.domain.records import (
     CourseRecord,
     DistrictAdminInfo,
     DistrictRecord,
+    MappedUser,
     PersonName,
     RawItem,
     RowProblem,
@@ -288,6 +289,22 @@ def convert_user_item(raw: bytes, out: list[RowProblem]) -> RawItem | None:
         convert_user(raw, out)
         return None
     return RawItem(item.id, bytes(raw))
+
+
+def convert_user_mapped(raw: bytes, out: list[RowProblem]) -> RawItem | None:
+    """``convert_user_item`` with the user mapped too (``RawItem.mapped``: its record and
+    own problems, as ``convert_user`` finds them), in one decode. An item that does not
+    map for its shape is left unmapped, exactly as ``convert_user_item`` leaves it: its
+    mapping then reports it as for any other fetch."""
+    own: list[RowProblem] = []
+    try:
+        user = convert_user(raw, own)
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        return convert_user_item(raw, out)
+    if user is None:  # no id: reported as ``convert_user_item`` reports it
+        out += own
+        return None
+    return RawItem(user.source_id, bytes(raw), MappedUser(user, tuple(own)))
 
 
 def _user_school(roles: wire.Roles) -> str:

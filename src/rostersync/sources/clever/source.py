@@ -176,11 +176,13 @@ class CleverSource:
         """Every person of every role, in one id-ordered stream (no ``role`` filter)."""
         return self._list("users", "user", mapping.convert_user)
 
-    def user_pages(self) -> Iterator[RawPage[RawItem]]:
+    def user_pages(self, mapped: bool = False) -> Iterator[RawPage[RawItem]]:
         """The users of ``users`` page by page, as raw items with only their ids read, for
-        ``map_user`` to map (those that changed since the district's last fetch)."""
+        ``map_user`` to map (those that changed since the district's last fetch); with
+        ``mapped``, each item mapped as it is read."""
         pages = iter_pages(self._http, list_uri("users", self._page_size))
-        return item_pages(pages, "user", mapping.convert_user_item, _item_id)
+        convert = mapping.convert_user_mapped if mapped else mapping.convert_user_item
+        return item_pages(pages, "user", convert, _item_id)
 
     def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
         """The record of a user item, its row problems appended to ``problems``; ``None``
