@@ -8,6 +8,7 @@ import pytest
 import xxhash
 
 from rostersync.domain.records import PageKey, RawItem, RowProblem, SectionRecord
+from rostersync.sources.clever import mapping
 from rostersync.sources.clever.mapping import (
     convert_section,
     convert_user,
@@ -181,3 +182,28 @@ def test_users_mapped_as_read_are_staged_as_when_mapped_after() -> None:
     assert ("undecodable", "h05") in [
         (p.code, p.source_id) for entry in expected if isinstance(entry, tuple) for p in entry[3]
     ]
+
+
+def test_chunks_without_an_escaped_nul_skip_each_items_own_search() -> None:
+    items = [_raw(f"n{n:03d}") for n in range(200)]
+    items[57] = _item({"id": "n057", "name": {"first": "Nul\x00led", "last": "A" * 300}})
+    items[140] = _item({"id": "n140", "name": {"last": "Back\\u0000slash"}})  # no NUL
+    calls = {"clean": 0, "searched": 0}
+
+    def clean(raw: bytes, out: list[RowProblem]):
+        calls["clean"] += 1
+        return mapping.convert_user_mapped_clean(raw, out)
+
+    def searched(raw: bytes, out: list[RowProblem]):
+        calls["searched"] += 1
+        return convert_user_mapped(raw, out)
+
+    (page,) = item_pages(iter([items]), "user", searched, _item_id, clean)
+    by_chunk = [item for chunk in page.chunks() for item in chunk.items()]
+    (whole,) = item_pages(iter([items]), "user", convert_user_mapped, _item_id)
+    assert by_chunk == list(whole.items())  # the same records and problems
+    # only the chunks holding an escaped NUL (one of them only looks like one) searched
+    # each item
+    assert 2 <= calls["searched"] <= 2 * 64 and calls["clean"] == 200 - calls["searched"]
+    nul = [i for i in by_chunk if isinstance(i, RawItem) and i.source_id == "n057"]
+    assert [p.code for p in nul[0].mapped.problems] == ["long_name", "no_role", "nul_character"]

@@ -92,25 +92,26 @@ def test_a_first_load_decodes_each_user_once_and_a_resync_maps_only_the_changed(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: Counter[str] = Counter()
-    for name in ("convert_user", "convert_user_item"):
+    # ``_convert_user``: every user's mapping, by whichever of the mapping's entry points
+    for name in ("_convert_user", "convert_user_item"):
         original = getattr(mapping, name)
 
-        def counted(raw: bytes, out: list[RowProblem], name=name, original=original):
+        def counted(raw: bytes, out: list[RowProblem], *args, name=name, original=original):
             calls[name] += 1
-            return original(raw, out)
+            return original(raw, out, *args)
 
         monkeypatch.setattr(mapping, name, counted)
     everyone = _user_count(env)
     assert env.sync().staged_users == everyone
     # no last fetch: each item mapped as it is read, its id not read on its own first
-    assert calls == {"convert_user": everyone}
+    assert calls == {"_convert_user": everyone}
 
     calls.clear()
     students = env.state.users_of_school(env.data.tables["schools"].ids[0], "student")
     _edit_name(env, students[0], "Renamed")
     assert env.sync().staged_users == 1
     # merging: the ids of the changed page's items read, the one changed user mapped
-    assert calls["convert_user"] == 1
+    assert calls["_convert_user"] == 1
     assert 1 <= calls["convert_user_item"] < everyone
 
 

@@ -13,7 +13,8 @@ escape for an item of the wrong shape; the caller turns that into an error row.
 Users and sections are mapped once per item of a first load (millions of them), so their path
 is kept lean: records are named tuples, made by their own constructors, text is read
 as ``value or ""`` (the rare item with a NUL character has its text cleaned first,
-``_without_nul``), and a user's problems are looked for in full only when a quick check
+``_without_nul``; the ``*_clean`` conversions are for items whose chunk was searched for
+one and holds none), and a user's problems are looked for in full only when a quick check
 (``_suspect``) finds something to report.
 """
 
@@ -45,6 +46,7 @@ from rostersync.domain.records import (
     UserRecord,
 )
 from rostersync.sources.clever import wire
+from rostersync.sources.clever.stream import NUL_ESCAPE
 
 GRADES: frozenset[str] = frozenset(
     {"InfantToddler", "Preschool", "PreKindergarten", "TransitionalKindergarten", "Kindergarten"}
@@ -71,8 +73,6 @@ _COURSE = msgspec.json.Decoder(wire.CourseItem)
 # Stand-ins for absent parts of an item, made once (they are never changed).
 _NO_USER, _NO_ROLES, _NO_NAME = wire.User(), wire.Roles(), wire.Name()
 _NO_SECTION = wire.Section()
-# An escaped NUL as it appears in JSON: the only way a NUL can reach a decoded string.
-_NUL_ESCAPE = b"\\u0000"
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -182,6 +182,16 @@ def convert_school(raw: bytes, out: list[RowProblem]) -> SchoolRecord | None:
 
 
 def convert_user(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
+    return _convert_user(raw, out, True)
+
+
+def convert_user_clean(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
+    """``convert_user`` for an item known to hold no escaped NUL (``stream.RawChunk``
+    searched its chunk once): the item's own search is left out."""
+    return _convert_user(raw, out, False)
+
+
+def _convert_user(raw: bytes, out: list[RowProblem], maybe_nul: bool) -> UserRecord | None:
     user = _USER.decode(raw).data or _NO_USER
     roles = user.roles or _NO_ROLES
     user_id = user.id
@@ -189,7 +199,7 @@ def convert_user(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
         _missing_id("user", out, _user_school(roles))
         return None
     sent = roles  # the school of the problems is read from ids as sent
-    nul = _NUL_ESCAPE in bytes(raw)
+    nul = maybe_nul and NUL_ESCAPE in bytes(raw)
     if nul:
         user = _without_nul(user)
         roles = user.roles or _NO_ROLES
@@ -296,9 +306,18 @@ def convert_user_mapped(raw: bytes, out: list[RowProblem]) -> RawItem | None:
     own problems, as ``convert_user`` finds them), in one decode. An item that does not
     map for its shape is left unmapped, exactly as ``convert_user_item`` leaves it: its
     mapping then reports it as for any other fetch."""
+    return _mapped(raw, out, True)
+
+
+def convert_user_mapped_clean(raw: bytes, out: list[RowProblem]) -> RawItem | None:
+    """``convert_user_mapped`` for an item known to hold no escaped NUL."""
+    return _mapped(raw, out, False)
+
+
+def _mapped(raw: bytes, out: list[RowProblem], maybe_nul: bool) -> RawItem | None:
     own: list[RowProblem] = []
     try:
-        user = convert_user(raw, own)
+        user = _convert_user(raw, own, maybe_nul)
     except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return convert_user_item(raw, out)
     if user is None:  # no id: reported as ``convert_user_item`` reports it
@@ -388,8 +407,17 @@ def _contact(contact: wire.Contact | None) -> ContactInfo | None:
 
 
 def convert_section(raw: bytes, out: list[RowProblem]) -> SectionRecord | None:
+    return _convert_section(raw, out, True)
+
+
+def convert_section_clean(raw: bytes, out: list[RowProblem]) -> SectionRecord | None:
+    """``convert_section`` for an item known to hold no escaped NUL."""
+    return _convert_section(raw, out, False)
+
+
+def _convert_section(raw: bytes, out: list[RowProblem], maybe_nul: bool) -> SectionRecord | None:
     section = _SECTION.decode(raw).data or _NO_SECTION
-    if _NUL_ESCAPE in bytes(raw):
+    if maybe_nul and NUL_ESCAPE in bytes(raw):
         section = _without_nul(section)
     school_id = section.school or ""
     if not section.id:

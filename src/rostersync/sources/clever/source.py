@@ -181,8 +181,10 @@ class CleverSource:
         ``map_user`` to map (those that changed since the district's last fetch); with
         ``mapped``, each item mapped as it is read."""
         pages = iter_pages(self._http, list_uri("users", self._page_size))
-        convert = mapping.convert_user_mapped if mapped else mapping.convert_user_item
-        return item_pages(pages, "user", convert, _item_id)
+        if mapped:
+            convert, clean = mapping.convert_user_mapped, mapping.convert_user_mapped_clean
+            return item_pages(pages, "user", convert, _item_id, clean)
+        return item_pages(pages, "user", mapping.convert_user_item, _item_id)
 
     def map_user(self, raw: bytes, problems: list[RowProblem]) -> UserRecord | None:
         """The record of a user item, its row problems appended to ``problems``; ``None``
@@ -197,7 +199,8 @@ class CleverSource:
         only when its items are read: one that came back as the last fetch staged it is
         passed over unread."""
         pages = iter_pages(self._http, list_uri("sections", self._page_size))
-        return item_pages(pages, "section", mapping.convert_section, _item_id)
+        convert, clean = mapping.convert_section, mapping.convert_section_clean
+        return item_pages(pages, "section", convert, _item_id, clean)
 
     def terms(self) -> Iterator[TermRecord | RowProblem]:
         return self._list("terms", "term", mapping.convert_term)

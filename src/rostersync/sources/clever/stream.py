@@ -52,16 +52,22 @@ def item_pages(
     entity: str,
     convert: Convert[R],
     identify: Callable[[bytes], str],
+    clean: Convert[R] | None = None,
 ) -> Iterator[RawPage[R]]:
     """``records``, a page at a time; each page's items are converted only if asked for.
-    ``identify`` reads an item's id (``""`` when it cannot)."""
+    ``identify`` reads an item's id (``""`` when it cannot). ``clean``: ``convert`` for an
+    item known to hold no escaped NUL (``NUL_ESCAPE``), used for the items of a chunk
+    without one (the chunk is searched once, not each item)."""
     order = _Order()
     for items in pages:
-        yield RawPage(items, entity, convert, identify, order)
+        yield RawPage(items, entity, convert, identify, order, clean)
 
 
 # An item whose hash has these low bits all set closes a chunk: 16 items on average.
 CHUNK_MASK = 15
+# An escaped NUL character as it appears in JSON text: the only way a NUL reaches a decoded
+# string (mapping removes them, and flags the record).
+NUL_ESCAPE = b"\\u0000"
 
 
 class RawPage(Generic[R]):
@@ -74,10 +80,12 @@ class RawPage(Generic[R]):
         convert: Convert[R],
         identify: Callable[[bytes], str],
         order: _Order,
+        clean: Convert[R] | None = None,
     ) -> None:
         self._items = items
         self._entity = entity
         self._convert = convert
+        self._clean = clean or convert
         self._identify = identify
         self._order = order
         self._key: PageKey | None = None
@@ -114,15 +122,20 @@ class RawPage(Generic[R]):
             ends.append(len(items))
         start = 0
         for end in ends:
-            digest = xxhash.xxh3_128_hexdigest(b"".join(items[start:end]))
-            yield RawChunk(self, start, end, ChunkKey(digest, end - start))
+            joined = b"".join(items[start:end])
+            digest = xxhash.xxh3_128_hexdigest(joined)
+            nul = NUL_ESCAPE in joined  # items are whole JSON values: none straddles two
+            yield RawChunk(self, start, end, ChunkKey(digest, end - start), nul)
             start = end
 
-    def _records(self, start: int, end: int) -> Iterator[R | RowProblem]:
+    def _records(self, start: int, end: int, nul: bool = True) -> Iterator[R | RowProblem]:
+        """The items from ``start`` to ``end``, converted (``nul``: they may hold an escaped
+        NUL; if not, with the ``clean`` conversion)."""
         order, seen, entity = self._order, self._seen, self._entity
+        convert = self._convert if nul else self._clean
         for raw in self._items[start:end]:
             problems: list[RowProblem] = []
-            record = convert_one(raw, entity, self._convert, problems)
+            record = convert_one(raw, entity, convert, problems)
             if record is not None:
                 record_id = record.source_id
                 last_id = order.last_id
@@ -160,11 +173,14 @@ class RawPage(Generic[R]):
 class RawChunk(Generic[R]):
     """A run of a page's items (the ``ItemChunk`` port)."""
 
-    def __init__(self, page: RawPage[R], start: int, end: int, key: ChunkKey) -> None:
+    def __init__(
+        self, page: RawPage[R], start: int, end: int, key: ChunkKey, nul: bool = True
+    ) -> None:
         self._page = page
         self._start = start
         self._end = end
         self.key = key
+        self._nul = nul  # whether an item may hold an escaped NUL
 
     def follows(self, first_id: str) -> bool:
         """Whether a chunk starting at ``first_id`` comes after every id yielded so far
@@ -172,7 +188,7 @@ class RawChunk(Generic[R]):
         return first_id > self._page._order.last_id
 
     def items(self) -> Iterator[R | RowProblem]:
-        return self._page._records(self._start, self._end)
+        return self._page._records(self._start, self._end, self._nul)
 
     def skip(self, first_id: str, last_id: str) -> None:
         """Pass over the chunk, known to hold the ids from ``first_id`` to ``last_id``."""
