@@ -31,6 +31,7 @@ from rostersync.domain.records import (
     DistrictAdminInfo,
     StaffInfo,
     StudentInfo,
+    StudentRelationship,
     TeacherInfo,
     UserRecord,
 )
@@ -41,7 +42,9 @@ from rostersync.domain.roster import (
     LinkInfo,
     SchoolRoster,
     _new_account,
+    _placed_schools,
     account_from_user,
+    placement,
 )
 from rostersync.service.assess import assess, assess_first
 
@@ -280,3 +283,32 @@ def test_first_load_counts_refuse_a_role_the_diff_refuses() -> None:
             except KeyError:
                 continue
             raise AssertionError(f"{desired} was counted")
+
+
+SCHOOL_IDS = st.sampled_from(["", "s1", "s2", "s3"])
+SCHOOL_LISTS = st.lists(st.sampled_from(["s1", "s2", "s3"]), max_size=3, unique=True).map(
+    lambda ids: tuple(sorted(ids))  # as mapping gives them: sorted, unique, none empty
+)
+
+
+@st.composite
+def placed_users(draw: st.DrawFn) -> UserRecord:
+    """Users of every mix of roles, with schools listed, primary or both (or neither)."""
+    student = teacher = staff = contact = None
+    if draw(st.booleans()):
+        student = StudentInfo(school=draw(SCHOOL_IDS), schools=draw(SCHOOL_LISTS))
+    if draw(st.booleans()):
+        teacher = TeacherInfo(school=draw(SCHOOL_IDS), schools=draw(SCHOOL_LISTS))
+    if draw(st.booleans()):
+        staff = StaffInfo(schools=draw(SCHOOL_LISTS))
+    if draw(st.booleans()):
+        ids = draw(st.lists(st.sampled_from(IDS), max_size=3))
+        contact = ContactInfo(relationships=tuple(StudentRelationship(i) for i in ids))
+    return UserRecord("u1", student=student, teacher=teacher, staff=staff, contact=contact)
+
+
+@settings(max_examples=400, deadline=None)
+@given(placed_users())
+def test_placement_fast_paths_match_the_general_placement(user) -> None:
+    students = [rel.student_id for rel in user.contact.relationships] if user.contact else []
+    assert placement(user) == (_placed_schools(user), students)

@@ -350,13 +350,27 @@ def placement(user: UserRecord) -> tuple[list[tuple[str, int]], list[str]]:
     sum of ``STUDENT_BIT``, ``TEACHER_BIT``, ``STAFF_BIT``: exactly its links of those
     roles in the school's roster), and the students it is a contact of (through whom it
     belongs to their schools)."""
+    _, _, _, student, teacher, staff, contact, _ = user  # see account_from_user
+    students = [rel.student_id for rel in contact.relationships] if contact is not None else []
+    if teacher is None and staff is None:  # most users: a contact, or a student of a school
+        if student is None:
+            return [], students
+        _, _, _, _, primary, schools, _ = student
+        if not schools:
+            return ([(primary, STUDENT_BIT)] if primary else []), students
+        if len(schools) == 1 and (not primary or primary == schools[0]):
+            return [(schools[0], STUDENT_BIT)], students
+    return _placed_schools(user), students
+
+
+def _placed_schools(user: UserRecord) -> list[tuple[str, int]]:
+    """``placement``'s schools, in general."""
     roles: dict[str, int] = {}
     for role, info_schools in _direct_schools(user):
         bit = _ROLE_BIT[role]
         for school in info_schools:
             roles[school] = roles.get(school, 0) | bit
-    students = [rel.student_id for rel in user.contact.relationships] if user.contact else []
-    return sorted(roles.items()), students
+    return sorted(roles.items())
 
 
 _ROLE_BIT = {_STUDENT: STUDENT_BIT, _TEACHER: TEACHER_BIT, _STAFF: STAFF_BIT}
