@@ -19,6 +19,7 @@ from rostersync.domain.changes import apply_changes, diff
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
 from rostersync.storage import SqlStore, roster_copy
+from rostersync.storage.roster_plan import plan_roster
 from rostersync.storage.tables import accounts, school_links
 
 PEOPLE = [f"p{i}" for i in range(8)]
@@ -216,3 +217,11 @@ def _accounts(store: SqlStore, district_id: str) -> list[tuple[object, ...]]:
         )
         for row in rows
     ]
+
+
+def test_a_first_load_refuses_a_membership_of_another_role() -> None:
+    member = ("c1", "p2", "student")
+    with pytest.raises(KeyError, match="neither student nor teacher"):
+        plan_roster(SchoolRoster("s", memberships={("c1", "p1", "staff"), member}))
+    plan = plan_roster(SchoolRoster("s", memberships={member, ("c2", "p1", "teacher")}))
+    assert sorted(plan.memberships_added) == [member, ("c2", "p1", "teacher")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from itertools import groupby
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import TypeVar
 
 from rostersync.domain.changes import (
@@ -25,6 +25,7 @@ from rostersync.domain.changes import (
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 
 _ROLE_OF: dict[str, str] = {entity: role for role, entity in ROLE_ENTITY.items()}
+_third = itemgetter(2)
 _MEMBER_ROLE: dict[str, str] = {entity: role for role, entity in MEMBERSHIP_ENTITY.items()}
 # The roles in the order of their entities in a change set.
 _ROLES: tuple[str, ...] = tuple(ROLE_ENTITY)
@@ -119,7 +120,7 @@ def plan_roster(roster: SchoolRoster) -> RosterPlan:
     plan.classes_put = {class_id: classes[class_id] for class_id in sorted(classes)}
     # Memberships and contact links are left unsorted: their tables are kept in key order
     # whatever the order of the INSERTs (WITHOUT ROWID on SQLite, no ids to hand out).
-    if any(role not in MEMBERSHIP_ENTITY for _, _, role in roster.memberships):
+    if not MEMBERSHIP_ENTITY.keys() >= set(map(_third, roster.memberships)):  # in C
         raise KeyError("a membership whose role is neither student nor teacher")
     plan.memberships_added = list(roster.memberships)
     plan.contact_links_put = roster.contact_links
