@@ -138,7 +138,8 @@ def _stage_users(source: RosterSource, staging: RosterStaging) -> tuple[int, int
     """Stage the users that differ from the last fetch, mapped; how many, and how many
     pages were passed over. A page the last fetch staged whole and that came back the same
     is passed over unread; so is each run of items (a chunk) of the other pages that did;
-    the rest cost an id read and a hash each, and a mapping if they changed."""
+    the rest cost an id read and a hash each, and a mapping if they changed. With no last
+    fetch to merge into (a first load), each item is mapped as it is read instead."""
     staged = skipped = 0
     for page in source.user_pages(mapped=not staging.merging):
         key = page.key

@@ -185,12 +185,6 @@ def convert_user(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
     return _convert_user(raw, out, True)
 
 
-def convert_user_clean(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
-    """``convert_user`` for an item known to hold no escaped NUL (``stream.RawChunk``
-    searched its chunk once): the item's own search is left out."""
-    return _convert_user(raw, out, False)
-
-
 def _convert_user(raw: bytes, out: list[RowProblem], maybe_nul: bool) -> UserRecord | None:
     user = _USER.decode(raw).data or _NO_USER
     roles = user.roles or _NO_ROLES
@@ -310,7 +304,8 @@ def convert_user_mapped(raw: bytes, out: list[RowProblem]) -> RawItem | None:
 
 
 def convert_user_mapped_clean(raw: bytes, out: list[RowProblem]) -> RawItem | None:
-    """``convert_user_mapped`` for an item known to hold no escaped NUL."""
+    """``convert_user_mapped`` for an item known to hold no escaped NUL (``stream.RawPage``
+    searched its chunk once): the item's own search is left out."""
     return _mapped(raw, out, False)
 
 
