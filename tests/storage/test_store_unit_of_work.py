@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from rostersync.storage.engine import (
     SQLITE_BULK_CACHE_KIB,
     SQLITE_BUSY_TIMEOUT_MS,
     SQLITE_CACHE_KIB,
+    SQLITE_PAGE_SIZE,
 )
 from tests.storage.conftest import _district as district_config
 
@@ -96,6 +98,25 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: 
         "foreign_keys": 1,
         "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
     }
+
+
+def test_a_new_sqlite_store_has_8_kib_pages_and_an_old_one_keeps_its_own(
+    tmp_path: Path,
+) -> None:
+    new, old = tmp_path / "new.db", tmp_path / "old.db"
+    with sqlite3.connect(old) as made:  # a store made before: SQLite's default pages
+        made.execute("PRAGMA journal_mode=WAL")
+        made.execute("CREATE TABLE made_before (a)")
+    sizes = {}
+    for path in (new, old):
+        upgrade_database(f"sqlite:///{path}")
+        store = SqlStore(f"sqlite:///{path}")
+        with store.unit_of_work() as uow:  # the store works either way
+            assert uow.list_districts() == []
+            sizes[path.name] = uow.connection.execute(text("PRAGMA page_size")).scalar()
+        store.dispose()
+    assert sizes == {"new.db": SQLITE_PAGE_SIZE, "old.db": 4096}
+    assert SQLITE_PAGE_SIZE == 8192
 
 
 _ORPHAN = text(
