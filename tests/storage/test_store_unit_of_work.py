@@ -104,9 +104,10 @@ def test_a_new_sqlite_store_has_8_kib_pages_and_an_old_one_keeps_its_own(
     tmp_path: Path,
 ) -> None:
     new, old = tmp_path / "new.db", tmp_path / "old.db"
-    with sqlite3.connect(old) as made:  # a store made before: SQLite's default pages
-        made.execute("PRAGMA journal_mode=WAL")
-        made.execute("CREATE TABLE made_before (a)")
+    made = sqlite3.connect(old)  # a store made before: SQLite's default pages
+    made.execute("PRAGMA journal_mode=WAL")
+    made.execute("CREATE TABLE made_before (a)")
+    made.close()
     sizes = {}
     for path in (new, old):
         upgrade_database(f"sqlite:///{path}")
