@@ -272,6 +272,19 @@ def test_schools_evaluated_in_part_share_one_transaction(env: Env, tmp_path: Pat
     assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
 
 
+def test_a_first_load_shares_one_transaction_between_schools(env: Env) -> None:
+    """No school of a first load can be skipped (none is healthy yet), so none ends the
+    batch's transaction for a skip's: the schools commit together, not one by one."""
+    points: list[str] = []
+    env.services = replace(env.services, checkpoint=points.append)
+
+    result = env.sync()
+
+    assert len(result.runs) == len(env.data.tables["schools"].ids) == 3
+    assert {run.outcome for run in result.runs} == {Outcome.APPLIED}
+    assert points.count("after_commit") == 1
+
+
 def test_a_failure_in_a_batch_rolls_back_its_schools_and_the_next_sync_applies_them(
     env: Env, tmp_path: Path
 ) -> None:

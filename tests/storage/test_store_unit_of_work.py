@@ -20,6 +20,7 @@ from rostersync.storage.engine import (
     SQLITE_BUSY_TIMEOUT_MS,
     SQLITE_CACHE_KIB,
     SQLITE_PAGE_SIZE,
+    create_store_engine,
 )
 from tests.storage.conftest import _district as district_config
 
@@ -91,13 +92,30 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys_and_a_busy_timeout(tmp_path: 
     with store.unit_of_work() as uow:
         settings = {
             name: uow.connection.execute(text(f"PRAGMA {name}")).scalar()
-            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+            for name in ("journal_mode", "foreign_keys", "busy_timeout", "temp_store")
         }
+    store.dispose()
     assert settings == {
         "journal_mode": "wal",
         "foreign_keys": 1,
         "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
+        "temp_store": 2,  # MEMORY: statement journals never go to a file
     }
+
+
+def test_only_the_store_keeps_sqlite_temporary_files_in_memory(tmp_path: Path) -> None:
+    """Migrations, which may sort a whole table to build an index, keep SQLite's default
+    (temporary files on disk); the store's own connections keep them in memory."""
+    url = f"sqlite:///{tmp_path / 'temp.db'}"
+    upgrade_database(url)
+    for engine, expected in (
+        (create_store_engine(url, foreign_keys=False), 0),
+        (create_store_engine(url), 0),
+        (create_store_engine(url, temp_in_memory=True), 2),
+    ):
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == expected
+        engine.dispose()
 
 
 def test_a_new_sqlite_store_has_8_kib_pages_and_an_old_one_keeps_its_own(

@@ -317,7 +317,9 @@ def _evaluate_one(
     # skipped: its stored digest is at best that sync's, so the skip's reads are spared.
     previous = fetched.staging.previous_check(school.source_id)
     skips = writers.skips
-    if previous is None or previous == digest:
+    # Only a school listed healthy may be skipped: the others (all of them on a first load)
+    # stay in the batch's transaction, which a skip's transaction would have to end.
+    if (previous is None or previous == digest) and skips.may_skip(school):
         writers.batch.flush()  # the skip's transaction comes next
         skipped = skips.skip(school, digest, base)
         if skipped is not None:

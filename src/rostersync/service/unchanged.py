@@ -148,7 +148,7 @@ class UnchangedRuns:
     def skip(self, school: SchoolRow, digest: str, base: RunRecord) -> RunRecord | None:
         """Record an ``unchanged`` run without building the roster, or ``None`` if the
         school needs a full check. ``base`` is the run to record (ids, trigger, requests)."""
-        if school.status.state is not SyncState.HEALTHY:
+        if not self.may_skip(school):
             return None
         uow = self._transaction()
         total = self._total
@@ -170,6 +170,14 @@ class UnchangedRuns:
         self.stamps.observe(total, total)
         self.stamps.verified[school.id] = digest
         return run
+
+    @staticmethod
+    def may_skip(school: SchoolRow) -> bool:
+        """Whether ``skip`` could skip the school as it was listed (healthy): a school
+        listed otherwise (never synced, held, failing) gets a full check without the skip's
+        transaction. Its status read in the transaction decides the rest (a full check is
+        never wrong, only slower)."""
+        return school.status.state is SyncState.HEALTHY
 
     def flush(self) -> None:
         """Write and commit the runs recorded so far."""

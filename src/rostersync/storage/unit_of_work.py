@@ -62,7 +62,7 @@ class SqlStore:
         cipher: TokenCipher | None = None,
         fetch_cache_dir: str | None = None,
     ) -> None:
-        self.engine: Engine = create_store_engine(url, echo=echo)
+        self.engine: Engine = create_store_engine(url, echo=echo, temp_in_memory=True)
         self.cipher = cipher
         self.fetch_cache_dir = fetch_cache_dir or None
 
