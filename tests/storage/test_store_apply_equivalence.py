@@ -19,7 +19,7 @@ from rostersync.domain.changes import apply_changes, diff
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
 from rostersync.storage import SqlStore, roster_copy
-from rostersync.storage.roster_plan import plan_roster
+from rostersync.storage.roster_plan import plan_changes, plan_roster
 from rostersync.storage.tables import accounts, school_links
 
 PEOPLE = [f"p{i}" for i in range(8)]
@@ -225,3 +225,28 @@ def test_a_first_load_refuses_a_membership_of_another_role() -> None:
         plan_roster(SchoolRoster("s", memberships={("c1", "p1", "staff"), member}))
     plan = plan_roster(SchoolRoster("s", memberships={member, ("c2", "p1", "teacher")}))
     assert sorted(plan.memberships_added) == [member, ("c2", "p1", "teacher")]
+
+
+def _grouped(links: list[tuple[str, str]]) -> dict[str, list[str]]:
+    by_role: dict[str, list[str]] = {}
+    for account_id, role in links:
+        by_role.setdefault(role, []).append(account_id)
+    return by_role
+
+
+@settings(max_examples=60, deadline=None)
+@given(before=rosters(), after=rosters())
+def test_both_planners_group_the_added_links_by_role_in_their_order(
+    before: SchoolRoster, after: SchoolRoster
+) -> None:
+    """``links_by_role`` (what the SQLite INSERT of links takes) is ``links_added``
+    grouped by role, each role's ids in the same order, whichever planner made the plan."""
+    whole = plan_roster(after)
+    changes = plan_changes(diff(before, after))
+    for plan in (whole, changes):
+        assert plan.links_by_role == _grouped(plan.links_added)
+    assert whole.links_by_role == _grouped(sorted(after.links, key=_role_then_id))
+
+
+def _role_then_id(link: tuple[str, str]) -> tuple[int, str]:
+    return ROLES.index(link[1]), link[0]

@@ -47,6 +47,10 @@ class RosterPlan:
     # Accounts whose values changed but that gain no link here: updated only.
     accounts_updated: dict[str, Account] = field(default_factory=dict)
     links_added: list[tuple[str, str]] = field(default_factory=list)
+    # ``links_added`` by role: each role's account ids, in ``links_added``'s order (the
+    # SQLite INSERT of links takes one role's ids at a time; grouped here, where the
+    # planners have them grouped already, rather than again for every write).
+    links_by_role: dict[str, list[str]] = field(default_factory=dict)
     links_removed: list[tuple[str, str]] = field(default_factory=list)
     classes_put: dict[str, ClassInfo] = field(default_factory=dict)
     classes_archived: list[str] = field(default_factory=list)
@@ -112,6 +116,8 @@ def plan_roster(roster: SchoolRoster) -> RosterPlan:
     linked, accounts = plan.accounts_linked, roster.accounts
     for role in _ROLES:
         ids = sorted(by_role.get(role, ()))
+        if ids:
+            plan.links_by_role[role] = ids
         plan.links_added += [(account_id, role) for account_id in ids]
         for account_id in ids:
             if account_id not in linked:
@@ -153,9 +159,13 @@ def _link_changes(
 def _split_links(
     plan: RosterPlan, links: dict[tuple[str, str], bool], values: dict[str, Account]
 ) -> None:
-    added, removed = plan.links_added, plan.links_removed
+    added, removed, by_role = plan.links_added, plan.links_removed, plan.links_by_role
     for link, present in links.items():
-        (added if present else removed).append(link)
+        if present:
+            added.append(link)
+            by_role.setdefault(link[1], []).append(link[0])
+        else:
+            removed.append(link)
     gaining = {account_id for account_id, _ in added}
     for account_id, account in values.items():
         target = plan.accounts_linked if account_id in gaining else plan.accounts_updated

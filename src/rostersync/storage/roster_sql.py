@@ -362,12 +362,9 @@ def _links_by_role(plan: RosterPlan, school: tuple[str, str]) -> list[Row]:
     """The added links as one row per role: (school id, role, JSON array of the accounts'
     source ids, district id), for ``_LINKS_BY_ROLE``."""
     school_id, district = school
-    by_role: dict[str, list[str]] = {}
-    for account, role in plan.links_added:
-        by_role.setdefault(role, []).append(account)
     return [
         (school_id, role, json.dumps(ids, ensure_ascii=False), district)
-        for role, ids in by_role.items()
+        for role, ids in plan.links_by_role.items()
     ]
 
 
