@@ -45,7 +45,6 @@ def create_store_engine(
     to such files, in 4 KiB writes, for nothing (system time of its evaluation 10.4-12.3 ->
     7.1-7.7 s).
     """
-
     engine = create_engine(
         url,
         echo=echo,

@@ -46,10 +46,8 @@ class RosterPlan:
     accounts_linked: dict[str, Account] = field(default_factory=dict)
     # Accounts whose values changed but that gain no link here: updated only.
     accounts_updated: dict[str, Account] = field(default_factory=dict)
-    links_added: list[tuple[str, str]] = field(default_factory=list)
-    # ``links_added`` by role: each role's account ids, in ``links_added``'s order (the
-    # SQLite INSERT of links takes one role's ids at a time; grouped here, where the
-    # planners have them grouped already, rather than again for every write).
+    # The links gained, by role: each role's account ids (the SQLite INSERT of links takes
+    # one role's ids at a time, and the planners have them grouped already).
     links_by_role: dict[str, list[str]] = field(default_factory=dict)
     links_removed: list[tuple[str, str]] = field(default_factory=list)
     classes_put: dict[str, ClassInfo] = field(default_factory=dict)
@@ -58,6 +56,13 @@ class RosterPlan:
     memberships_removed: list[tuple[str, str, str]] = field(default_factory=list)
     contact_links_put: dict[tuple[str, str], LinkInfo] = field(default_factory=dict)
     contact_links_removed: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def links_added(self) -> list[tuple[str, str]]:
+        """The links gained, as (account id, role) pairs, role by role."""
+        return [
+            (account_id, role) for role, ids in self.links_by_role.items() for account_id in ids
+        ]
 
     def unlinked_accounts(self) -> list[str]:
         """Accounts that lost a link here: deactivated if no link is left anywhere."""
@@ -118,7 +123,6 @@ def plan_roster(roster: SchoolRoster) -> RosterPlan:
         ids = sorted(by_role.get(role, ()))
         if ids:
             plan.links_by_role[role] = ids
-        plan.links_added += [(account_id, role) for account_id in ids]
         for account_id in ids:
             if account_id not in linked:
                 linked[account_id] = accounts[account_id]
@@ -159,14 +163,15 @@ def _link_changes(
 def _split_links(
     plan: RosterPlan, links: dict[tuple[str, str], bool], values: dict[str, Account]
 ) -> None:
-    added, removed, by_role = plan.links_added, plan.links_removed, plan.links_by_role
+    removed, by_role = plan.links_removed, plan.links_by_role
+    gaining: set[str] = set()
     for link, present in links.items():
         if present:
-            added.append(link)
-            by_role.setdefault(link[1], []).append(link[0])
+            account_id, role = link
+            by_role.setdefault(role, []).append(account_id)
+            gaining.add(account_id)
         else:
             removed.append(link)
-    gaining = {account_id for account_id, _ in added}
     for account_id, account in values.items():
         target = plan.accounts_linked if account_id in gaining else plan.accounts_updated
         target[account_id] = account
