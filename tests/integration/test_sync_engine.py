@@ -307,3 +307,31 @@ def test_schools_are_written_only_when_new_or_renamed(env: Env) -> None:
     env.sync()
     assert env.school(first).name == "Renamed High"
     assert len([s for s in statements if s.lstrip().startswith("INSERT")]) == 1
+
+
+def test_a_first_load_writes_the_schools_in_id_order_and_lists_them_by_name(env: Env) -> None:
+    """The roster tables' keys start with the school id, so a first load evaluates the
+    schools in the order of their ids (each school's rows then go after the last one's);
+    the runs are still listed as the schools are, by name."""
+    env.sync(school_refs=[])  # registers the schools, evaluates none
+    with env.store.unit_of_work() as uow:
+        ids = sorted(school.id for school in uow.list_schools(env.district_id))
+    # Names that sort the other way round from the ids.
+    for number, school_id in enumerate(reversed(ids)):
+        source_id = env.school(school_id).source_id
+        record = env.state.require("schools", source_id)
+        env.state.save("schools", {**record, "name": f"School {number}"})
+
+    result = env.sync()
+
+    assert [run.school_id for run in result.runs] == list(reversed(ids))
+    assert {run.outcome for run in result.runs} == {Outcome.APPLIED}
+    # Account ids are handed out as accounts are inserted: a school's lowest one tells
+    # when it was written (each school here has students of its own).
+    with env.store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT school_id, min(account_id) FROM school_links"
+            " WHERE role = 'student' GROUP BY school_id"
+        ).all()
+    first_account = dict(rows)
+    assert sorted(first_account, key=first_account.__getitem__) == ids

@@ -18,6 +18,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from itertools import count
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,7 @@ from rostersync.errors import ActionRefusedError
 from rostersync.service import districts, holds
 from rostersync.service.context import Services
 from rostersync.service.sync import SyncResult, sync_district
-from rostersync.storage import SqlStore
+from rostersync.storage import SqlStore, districts_repo
 from rostersync.storage.crypto import TokenCipher
 from rostersync.storage.tables import accounts, classes, schools
 from tests.property.partial_world import Feed, Step, UserItem, World, describe, histories
@@ -88,8 +89,20 @@ def _stores(template: Path) -> Iterator[Stores]:
 
 @pytest.fixture(scope="module")
 def stores(sqlite_template: Path) -> Iterator[Stores]:
-    with _stores(sqlite_template) as both:
+    with _stores(sqlite_template) as both, _school_ids_in_order():
         yield both
+
+
+@contextmanager
+def _school_ids_in_order() -> Iterator[None]:
+    """School ids issued in the order the schools are registered. A sync evaluates the
+    schools in the order of their ids (random where they are made), and a run's rows
+    written count the accounts shared with another school that it inserted first; so both
+    stores must evaluate a district's schools in the same order to agree run by run."""
+    issued = count()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(districts_repo, "new_school_id", lambda: f"sch_{next(issued):012x}")
+        yield
 
 
 def _side(store: SqlStore, feed: Feed) -> Side:

@@ -250,3 +250,14 @@ def test_both_planners_group_the_added_links_by_role_in_their_order(
 
 def _role_then_id(link: tuple[str, str]) -> tuple[int, str]:
     return ROLES.index(link[1]), link[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(roster=rosters())
+def test_a_first_load_adds_the_memberships_class_by_class(roster: SchoolRoster) -> None:
+    """Every membership once, grouped by class in the order of the class ids (the table's
+    key order after the school), so the INSERTs of one class land together."""
+    added = plan_roster(roster).memberships_added
+    assert sorted(added) == sorted(roster.memberships)
+    classes = [class_id for class_id, _, _ in added]
+    assert classes == sorted(classes)

@@ -268,9 +268,15 @@ def _evaluate_targets(
     started: datetime,
 ) -> None:
     broken = district_breakage(fetched.district)
-    runs = result.runs
+    runs: dict[str, RunRecord] = {}
     shared = shared_problems(fetched)  # once for every school evaluated in part
-    for school in _targets(services, config, refs):
+    targets = _targets(services, config, refs)
+    # In the order of their ids, which lead the keys of the roster tables: a first load
+    # then adds each school's rows after the last school's (on a new store, at the end of
+    # each table's B-tree, whose last pages stay in the cache), not at a random place
+    # (R1M: the roster INSERTs and commits about 3 s less CPU). The runs are listed as the
+    # schools are (by name).
+    for school in sorted(targets, key=_school_id):
         verdict = SchoolVerdict(
             config=config,
             school=school,
@@ -281,8 +287,8 @@ def _evaluate_targets(
         )
         if broken is not None:
             writers.flush()
-            runs.append(
-                record_failure(services, verdict, broken, fatal=True, rule="district_error")
+            runs[school.id] = record_failure(
+                services, verdict, broken, fatal=True, rule="district_error"
             )
         elif school.source_id not in fetched.schools:
             writers.flush()
@@ -290,11 +296,18 @@ def _evaluate_targets(
                 f"School {school.name} is no longer in the data shared with this app. "
                 "Reshare it in Clever, then use 'I fixed it'."
             )
-            runs.append(
-                record_failure(services, verdict, message, fatal=True, rule="school_unshared")
+            runs[school.id] = record_failure(
+                services, verdict, message, fatal=True, rule="school_unshared"
             )
         else:
-            runs.append(_evaluate_one(services, verdict, fetched, inputs, writers, result, shared))
+            runs[school.id] = _evaluate_one(
+                services, verdict, fetched, inputs, writers, result, shared
+            )
+    result.runs += [runs[school.id] for school in targets]
+
+
+def _school_id(school: SchoolRow) -> str:
+    return school.id
 
 
 def _evaluate_one(

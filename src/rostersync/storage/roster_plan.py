@@ -25,7 +25,7 @@ from rostersync.domain.changes import (
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 
 _ROLE_OF: dict[str, str] = {entity: role for role, entity in ROLE_ENTITY.items()}
-_third = itemgetter(2)
+_first, _third = itemgetter(0), itemgetter(2)
 _MEMBER_ROLE: dict[str, str] = {entity: role for role, entity in MEMBERSHIP_ENTITY.items()}
 # The roles in the order of their entities in a change set.
 _ROLES: tuple[str, ...] = tuple(ROLE_ENTITY)
@@ -128,11 +128,16 @@ def plan_roster(roster: SchoolRoster) -> RosterPlan:
                 linked[account_id] = accounts[account_id]
     classes = roster.classes
     plan.classes_put = {class_id: classes[class_id] for class_id in sorted(classes)}
-    # Memberships and contact links are left unsorted: their tables are kept in key order
-    # whatever the order of the INSERTs (WITHOUT ROWID on SQLite, no ids to hand out).
     if not MEMBERSHIP_ENTITY.keys() >= set(map(_third, roster.memberships)):  # in C
         raise KeyError("a membership whose role is neither student nor teacher")
-    plan.memberships_added = list(roster.memberships)
+    # Class by class (within a class, in set order). The table is kept in key order (the
+    # class first, after the school) whatever the order of the INSERTs, but a set's order
+    # is random: inserted from one, each row went to its own place in the school's range,
+    # the B-tree's pages found and split at random; class by class, the rows of each land
+    # together (R1M: the memberships' INSERTs 7.4 -> 4.8 s CPU; sorted whole, the tuples'
+    # sort cost about as much as it saved on top).
+    plan.memberships_added = sorted(roster.memberships, key=_first)
+    # Already about in key order: each contact's links, the contacts by id (as built).
     plan.contact_links_put = roster.contact_links
     return plan
 
