@@ -134,7 +134,7 @@ def plan_roster(roster: SchoolRoster) -> RosterPlan:
     # class first, after the school) whatever the order of the INSERTs, but a set's order
     # is random: inserted from one, each row went to its own place in the school's range,
     # the B-tree's pages found and split at random; class by class, the rows of each land
-    # together (R1M: the memberships' INSERTs 7.4 -> 4.8 s CPU; sorted whole, the tuples'
+    # together (R1M: the memberships' INSERTs 6.8 -> 4.8 s CPU; sorted whole, the tuples'
     # sort cost about as much as it saved on top).
     plan.memberships_added = sorted(roster.memberships, key=_first)
     # Already about in key order: each contact's links, the contacts by id (as built).
