@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import msgspec
+import pytest
+
 from rostersync.domain.changes import Change, ChangeSet, Op
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo
 from rostersync.storage.codec import change_from_row, change_row, decode_value, encode_value
@@ -19,6 +22,28 @@ def test_values_decode_to_the_type_their_entity_carries() -> None:
     )
     assert encode_value(None) is None
     assert decode_value("enrollments", None) is None
+
+
+def test_an_account_is_kept_as_a_json_object_and_read_back_strictly() -> None:
+    """Held change sets are kept between syncs: an account stays a JSON object of its
+    fields (as when it was a dataclass), not msgspec's array for a named tuple; a field
+    left out takes its default, anything that is not an account is refused."""
+    account = Account("u1", ("student",), "Ann", email="a@x")
+    text = encode_value(account)
+    assert text is not None and msgspec.json.decode(text) == {
+        "source_id": "u1", "roles": ["student"], "first_name": "Ann", "middle_name": "",
+        "last_name": "", "email": "a@x", "sis_id": "", "number": "", "grade": "", "phone": "",
+    }  # fmt: skip
+    assert decode_value("students", '{"source_id": "u2", "roles": []}') == Account("u2", ())
+    for bad in (
+        '["u1", ["student"]]',
+        '{"roles": ["student"]}',
+        '{"source_id": "u1", "roles": "student"}',
+        '{"source_id": "u1", "roles": [], "nickname": "A"}',
+        '{"source_id": "u1", "roles": [], "email": ["a@x"]}',
+    ):
+        with pytest.raises(msgspec.ValidationError):
+            decode_value("students", bad)
 
 
 def test_a_change_row_round_trips_with_unicode_and_key_pairs() -> None:

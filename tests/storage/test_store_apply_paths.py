@@ -269,9 +269,7 @@ def stored_accounts(store: SqlStore) -> set[tuple[Any, ...]]:
 
 
 def expected_accounts(desired: SchoolRoster) -> set[tuple[Any, ...]]:
-    return {
-        (a.source_id, ",".join(a.roles), *astuple(a)[2:], True) for a in desired.accounts.values()
-    }
+    return {(a.source_id, ",".join(a.roles), *a[2:], True) for a in desired.accounts.values()}
 
 
 def test_awkward_values_come_back_exactly_from_a_first_load_and_an_update(

@@ -29,6 +29,7 @@ from rostersync.domain.policy import Finding, HoldKind, Policy, configuration_fi
 from rostersync.domain.records import (
     ContactInfo,
     DistrictAdminInfo,
+    PersonName,
     StaffInfo,
     StudentInfo,
     StudentRelationship,
@@ -41,12 +42,12 @@ from rostersync.domain.roster import (
     ClassInfo,
     LinkInfo,
     SchoolRoster,
-    _new_account,
     _placed_schools,
     account_from_user,
     placement,
 )
 from rostersync.service.assess import assess, assess_first
+from rostersync.storage.codec import ACCOUNT_COLUMNS
 
 IDS = [f"a{i}" for i in range(6)]
 ROLES = ("student", "teacher", "staff", "contact")
@@ -190,9 +191,18 @@ def test_change_without_init_is_a_change() -> None:
     assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
 
 
-def test_account_without_init_is_an_account() -> None:
-    values = ("u1", ("student", "contact"), "A", "B", "C", "e@x", "S1", "N1", "5", "555")
-    made, plain = _new_account(*values), Account(*values)
+def test_an_account_is_a_tuple_of_its_store_columns_after_its_keys() -> None:
+    """The apply slices an account into its row (``roster_sql._ACCOUNT_REST``): the fields
+    after ``roles`` must be the store's columns, in their order; ``account_from_user``
+    makes it without the named tuple's constructor, and it must be the same object."""
+    assert Account._fields[:2] == ("source_id", "roles")
+    assert Account._fields[2:] == ACCOUNT_COLUMNS[1:] and ACCOUNT_COLUMNS[0] == "roles"
+    user = UserRecord(
+        "u1", PersonName("A", "B", "C"), "e@x", StudentInfo("S1", "N1", "", "5"),
+        contact=ContactInfo("C1", "555"),
+    )  # fmt: skip
+    made = account_from_user(user)
+    plain = Account("u1", ("student", "contact"), "A", "B", "C", "e@x", "S1", "N1", "5", "555")
     assert type(made) is Account
     assert made == plain and hash(made) == hash(plain) and repr(made) == repr(plain)
 

@@ -9,11 +9,12 @@ the way (a section naming a student who does not exist, ...).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import product
 from operator import itemgetter
+from typing import NamedTuple
 
 from rostersync.domain.records import (
     ContactInfo,
@@ -36,9 +37,14 @@ ACCOUNT_ROLES: tuple[Role, ...] = (Role.STUDENT, Role.TEACHER, Role.STAFF, Role.
 _STUDENT, _TEACHER, _STAFF, _CONTACT = (role.value for role in ACCOUNT_ROLES)
 
 
-@dataclass(frozen=True, slots=True)
-class Account:
-    """A district-wide SIS-linked account, keyed by the source id."""
+class Account(NamedTuple):
+    """A district-wide SIS-linked account, keyed by the source id.
+
+    A named tuple, like the records it is made from: a build makes one per user of each
+    school (millions on a first load of a large district), and a tuple is made and
+    compared in C, where a frozen dataclass sets and compares its fields one by one in
+    Python (about four times the cost). The fields after ``roles`` are in the order of
+    the store's columns (``storage.codec.ACCOUNT_COLUMNS``), so rows are built by slicing."""
 
     source_id: str
     roles: tuple[str, ...]
@@ -118,6 +124,7 @@ class SchoolRoster:
 
 
 _second, _third = itemgetter(1), itemgetter(2)
+_tuple_new = tuple.__new__
 
 
 def account_from_user(user: UserRecord) -> Account:
@@ -139,7 +146,9 @@ def account_from_user(user: UserRecord) -> Account:
     roles = _ACCOUNT_ROLES_OF[
         student is not None, teacher is not None, staff is not None, contact is not None
     ]
-    return _new_account(user_id, roles, first, middle, last, email, sis_id, number, grade, phone)
+    # ``tuple.__new__`` straight: a named tuple's own constructor is a Python function.
+    values = (user_id, roles, first, middle, last, email, sis_id, number, grade, phone)
+    return _tuple_new(Account, values)
 
 
 def _account_roles_table() -> dict[tuple[bool, bool, bool, bool], tuple[str, ...]]:
@@ -160,44 +169,6 @@ def _account_roles_table() -> dict[tuple[bool, bool, bool, bool], tuple[str, ...
 
 
 _ACCOUNT_ROLES_OF = _account_roles_table()
-
-
-def _account_factory() -> Callable[
-    [str, tuple[str, ...], str, str, str, str, str, str, str, str], Account
-]:
-    """``Account``'s constructor without ``__init__``, for the build's hot loop (one account
-    per user and school build). A frozen dataclass's ``__init__`` sets each field through
-    ``object.__setattr__`` by name; setting the slots directly costs about half. Arguments
-    in field order. The object is the same (tests/unit pin it equal to ``Account(...)``);
-    the unpacking below fails at import if a field is added or removed."""
-    new = object.__new__
-    slot = Account.__dict__
-    (
-        set_source_id, set_roles, set_first, set_middle, set_last,
-        set_email, set_sis_id, set_number, set_grade, set_phone,
-    ) = (slot[f.name].__set__ for f in fields(Account))  # fmt: skip
-
-    def make(
-        source_id: str, roles: tuple[str, ...], first_name: str, middle_name: str,
-        last_name: str, email: str, sis_id: str, number: str, grade: str, phone: str,
-    ) -> Account:  # fmt: skip
-        account: Account = new(Account)
-        set_source_id(account, source_id)
-        set_roles(account, roles)
-        set_first(account, first_name)
-        set_middle(account, middle_name)
-        set_last(account, last_name)
-        set_email(account, email)
-        set_sis_id(account, sis_id)
-        set_number(account, number)
-        set_grade(account, grade)
-        set_phone(account, phone)
-        return account
-
-    return make
-
-
-_new_account = _account_factory()
 
 
 @dataclass(slots=True)

@@ -1,11 +1,11 @@
 """Turning the domain's values into table rows and JSON text, and back.
 
 A held change set must come back exactly as it was reviewed, so every value it carries is
-kept as JSON and decoded by its entity into the same frozen dataclass. Findings and row
-problems are kept as rows (they are listed and downloaded one by one on the report); the
-district-wide part of a run's problems is kept once per distinct set, under its digest.
-msgspec encodes and decodes the dataclasses directly and is fast enough for change sets of
-hundreds of thousands of rows.
+kept as JSON (an object of its fields) and decoded by its entity into the same value (an
+``Account`` named tuple, a frozen dataclass otherwise). Findings and row problems are kept
+as rows (they are listed and downloaded one by one on the report); the district-wide part
+of a run's problems is kept once per distinct set, under its digest. msgspec encodes and
+decodes the values and is fast enough for change sets of hundreds of thousands of rows.
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ def from_json(text: str) -> Any:
 
 
 def encode_value(value: Value) -> str | None:
-    return None if value is None else to_json(value)
+    """A change's value as JSON: an object of its fields (an ``Account``, a named tuple,
+    too, as it always was kept, rather than msgspec's array)."""
+    if value is None:
+        return None
+    return to_json(value._asdict() if isinstance(value, Account) else value)
 
 
 def decode_value(entity: str, text: str | None) -> Value:
@@ -44,12 +48,31 @@ def decode_value(entity: str, text: str | None) -> Value:
     if text is None:
         return None
     if entity in ACCOUNT_ENTITIES:
-        return msgspec.json.decode(text, type=Account)
+        return _account(text)
     if entity == "classes":
         return msgspec.json.decode(text, type=ClassInfo)
     if entity == "contact_links":
         return msgspec.json.decode(text, type=LinkInfo)
     return None
+
+
+def _account(text: str) -> Account:
+    """An account from its JSON object (``encode_value``); a field left out takes its
+    default. Anything else than an account's fields raises ``msgspec.ValidationError``."""
+    fields = msgspec.json.decode(text, type=dict[str, str | tuple[str, ...]])
+    roles = fields.pop("roles", ())
+    texts = {name: value for name, value in fields.items() if isinstance(value, str)}
+    if (
+        not isinstance(roles, tuple)
+        or len(texts) != len(fields)
+        or not texts.keys() <= _ACCOUNT_TEXTS
+        or "source_id" not in texts
+    ):
+        raise msgspec.ValidationError(f"Expected an account's fields, got {text[:200]}")
+    return Account(roles=roles, **texts)
+
+
+_ACCOUNT_TEXTS = frozenset(Account._fields) - {"roles"}
 
 
 def change_row(run_id: str, seq: int, change: Change) -> dict[str, Any]:
