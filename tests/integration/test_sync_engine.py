@@ -7,10 +7,13 @@ from collections import defaultdict
 import pytest
 from sqlalchemy import text
 
+from rostersync.domain.changes import diff
 from rostersync.domain.policy import HoldKind
+from rostersync.domain.roster import ClassInfo, FreshRoster, SchoolRoster
 from rostersync.domain.state import Outcome, SyncState
 from rostersync.errors import ActionRefusedError
 from rostersync.service import districts, holds
+from rostersync.service.evaluate import SchoolVerdict, evaluate_school
 from rostersync.service.model import Plan
 from rostersync.service.queries import school_status
 from tests.integration.conftest import Env, decode_table
@@ -335,3 +338,46 @@ def test_a_first_load_writes_the_schools_in_id_order_and_lists_them_by_name(env:
         ).all()
     first_account = dict(rows)
     assert sorted(first_account, key=first_account.__getitem__) == ids
+
+
+def test_a_first_load_held_for_its_contacts_holds_the_whole_roster(env: Env) -> None:
+    """A first load is built in its write order (``FreshRoster``); held, it is diffed as a
+    roster all the same: the held change set adds every row, and nothing is written."""
+    a, _, _ = source_ids(env)
+    emergency = env.state.set_contact_types(a, "Emergency", 1)
+    runs = runs_by_school(env.sync())
+    held = runs[env.school(a).id]
+    assert held.outcome is Outcome.HELD
+    assert held.hold_kind is HoldKind.DATA_CONFIGURATION
+    assert ("blocked_contact_type", emergency[0]) in {(f.rule, f.subject) for f in held.findings}
+    assert env.roster(a).is_empty()
+    expected = expected_counts(env)[a]
+    assert {e: c["added"] for e, c in held.changes.items()} == expected
+    assert all(c["removed"] == 0 and c["updated"] == 0 for c in held.changes.values())
+    assert held.rows_written == 0
+    assert {run.outcome for run in runs.values() if run is not held} == {Outcome.APPLIED}
+
+
+def test_a_first_load_build_meets_a_school_that_holds_rows_and_diffs_it(env: Env) -> None:
+    """A roster built for a first load (the school's version is 0) whose store turns out to
+    hold rows of the school is diffed against them: only the difference is written."""
+    env.sync()
+    a, _, _ = source_ids(env)
+    school = env.school(a)
+    current = env.roster(a)
+    dropped = sorted(current.memberships)[0]
+    desired = SchoolRoster(
+        school_id=current.school_id,
+        accounts=dict(current.accounts),
+        links=set(current.links),
+        classes={**current.classes, "new-class": ClassInfo("new-class", "New class")},
+        memberships=current.memberships - {dropped},
+        contact_links=dict(current.contact_links),
+    )
+    verdict = SchoolVerdict(districts.get_district(env.services, env.district_id), school, "test")
+    counter = env.count_writes()
+    run = evaluate_school(env.services, verdict, FreshRoster.of(desired), [])
+    assert run.outcome is Outcome.APPLIED
+    assert run.changes == diff(current, desired).counts()
+    assert run.rows_written == counter.rows == 2
+    assert env.roster(a) == desired

@@ -1,4 +1,5 @@
-"""Rosters built one school at a time from the staging file equal the whole-district build."""
+"""Rosters built one school at a time from the staging file equal the whole-district build,
+in the form a diff takes and in the form a first load writes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,12 @@ from rostersync.domain.roster import build_rosters
 from rostersync.sandbox.generator import generate_district
 from rostersync.sandbox.server import SandboxServer
 from rostersync.sandbox.state import SandboxState
-from rostersync.service.fetch import fetch_district, problems_for_school, school_roster
+from rostersync.service.fetch import (
+    fetch_district,
+    fresh_school_roster,
+    problems_for_school,
+    school_roster,
+)
 from rostersync.sources.clever.source import CleverSource
 from rostersync.storage.staging import SqliteStaging
 
@@ -36,5 +42,9 @@ def test_each_school_roster_equals_the_district_build() -> None:
                 assert roster == whole.rosters[school.source_id]
                 built = problems_for_school(whole.problems, school.source_id)
                 assert [p for p in problems if p in built] == built
+                # A first load's build (in write order) holds the same rows and problems.
+                fresh, fresh_problems = fresh_school_roster(fetched, school.source_id)
+                assert fresh.roster() == roster
+                assert fresh_problems == problems
         finally:
             staging.close()

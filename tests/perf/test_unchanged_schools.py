@@ -1,8 +1,8 @@
 """A healthy school whose inputs did not change is skipped; anything doubtful is checked.
 
 The skip is observed by counting the schools whose desired roster is built, whole
-(``service.sync.school_roster``) or in part (``service.partial.school_roster_part``): a
-skipped school is never built.
+(``service.sync.school_roster``, or ``fresh_school_roster`` for a school never applied) or
+in part (``service.partial.school_roster_part``): a skipped school is never built.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ def built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return build
 
     monkeypatch.setattr(sync, "school_roster", counting(sync.school_roster))
+    monkeypatch.setattr(sync, "fresh_school_roster", counting(sync.fresh_school_roster))
     monkeypatch.setattr(partial, "school_roster_part", counting(partial.school_roster_part))
     return names
 

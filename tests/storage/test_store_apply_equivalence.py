@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from rostersync.domain.changes import apply_changes, diff
-from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
+from rostersync.domain.roster import Account, ClassInfo, FreshRoster, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
 from rostersync.storage import SqlStore, roster_copy
-from rostersync.storage.roster_plan import plan_changes, plan_roster
+from rostersync.storage.roster_plan import plan_changes, plan_fresh, plan_roster
 from rostersync.storage.tables import accounts, school_links
 
 PEOPLE = [f"p{i}" for i in range(8)]
@@ -174,9 +174,11 @@ def test_first_load_written_whole_equals_its_diff(
     """``apply_roster`` (a school's first load, written with no change set) leaves the
     store exactly as ``apply_changes`` of the diff from the empty roster: the same rows,
     account ids and versions included, the same rows written per table; with accounts the
-    district already holds, some of them deactivated by another school's removals."""
+    district already holds, some of them deactivated by another school's removals. The
+    same for the roster in its fresh form (``FreshRoster``, what a sync's first load
+    builds)."""
     ends = []
-    for whole in (True, False):
+    for whole in ("roster", "fresh", "diff"):
         district = f"fl{next(_district_ids)}"
         a = make_school("sA", district_id=district)
         b = make_school("sB", district_id=district)
@@ -185,8 +187,10 @@ def test_first_load_written_whole_equals_its_diff(
         desired = placed(a, first)
         with store.unit_of_work() as uow:
             assert uow.load_roster(a.id).is_empty()
-            if whole:
+            if whole == "roster":
                 rows = uow.apply_roster(a, desired)
+            elif whole == "fresh":
+                rows = uow.apply_roster(a, FreshRoster.of(desired))
             else:
                 rows = uow.apply_changes(a, diff(uow.load_roster(a.id), desired))
             written = dict(uow._open.roster.written)
@@ -196,7 +200,7 @@ def test_first_load_written_whole_equals_its_diff(
         assert version is not None
         ends.append((rows, written, version.roster_version, _accounts(store, district)))
         assert_accounts_active_exactly_when_linked(store, district)
-    assert ends[0] == ends[1]
+    assert ends[0] == ends[1] == ends[2]
 
 
 def _accounts(store: SqlStore, district_id: str) -> list[tuple[object, ...]]:
@@ -225,6 +229,34 @@ def test_a_first_load_refuses_a_membership_of_another_role() -> None:
         plan_roster(SchoolRoster("s", memberships={("c1", "p1", "staff"), member}))
     plan = plan_roster(SchoolRoster("s", memberships={member, ("c2", "p1", "teacher")}))
     assert sorted(plan.memberships_added) == [member, ("c2", "p1", "teacher")]
+    with pytest.raises(KeyError, match="neither student nor teacher"):
+        plan_fresh(FreshRoster("s", memberships=[("c1", "p1", "staff"), member]))
+
+
+def test_a_first_load_refuses_a_link_of_an_unknown_role() -> None:
+    """Both planners refuse a role the store has no entity for, as a change set would."""
+    roster = SchoolRoster("s", accounts={"p1": Account("p1", ("pilot",))}, links={("p1", "pilot")})
+    with pytest.raises(KeyError, match="unknown role 'pilot'"):
+        plan_roster(roster)
+    with pytest.raises(KeyError, match="unknown role 'pilot'"):
+        plan_fresh(FreshRoster.of(roster))
+
+
+@settings(max_examples=100, deadline=None)
+@given(roster=rosters())
+def test_a_fresh_roster_is_planned_as_its_roster(roster: SchoolRoster) -> None:
+    """``plan_fresh`` of a roster's fresh form makes the groups ``plan_roster`` makes, in
+    the same order (the memberships: the same rows, grouped by class in class order)."""
+    whole, fresh = plan_roster(roster), plan_fresh(FreshRoster.of(roster))
+    assert list(fresh.accounts_linked.items()) == list(whole.accounts_linked.items())
+    assert list(fresh.links_by_role.items()) == list(whole.links_by_role.items())
+    assert list(fresh.classes_put.items()) == list(whole.classes_put.items())
+    assert sorted(fresh.memberships_added) == sorted(whole.memberships_added)
+    assert [m[0] for m in fresh.memberships_added] == [m[0] for m in whole.memberships_added]
+    assert list(fresh.contact_links_put.items()) == list(whole.contact_links_put.items())
+    assert fresh.accounts_updated == whole.accounts_updated == {}
+    assert fresh.links_removed == fresh.classes_archived == fresh.memberships_removed == []
+    assert fresh.contact_links_removed == []
 
 
 def _grouped(links: list[tuple[str, str]]) -> dict[str, list[str]]:

@@ -40,6 +40,7 @@ from rostersync.domain.roster import (
     ACCOUNT_ROLES,
     Account,
     ClassInfo,
+    FreshRoster,
     LinkInfo,
     SchoolRoster,
     _placed_schools,
@@ -276,6 +277,12 @@ def test_first_load_without_a_change_set_matches_the_diff(desired, most, blocked
     assessment = assess(empty, desired, policy)
     assert assess_first(desired, policy) == (assessment.findings, assessment.hold_kind)
     assert empty.is_empty() and desired.is_empty() is not bool(assessment.change_set.changes)
+    # The same roster in the form a sync's first load builds it.
+    fresh = FreshRoster.of(desired)
+    assert added_counts(fresh) == added_counts(fresh, fresh.counts()) == added_counts(desired)
+    assert assess_first(fresh, policy) == (assessment.findings, assessment.hold_kind)
+    assert fresh.is_empty() == desired.is_empty()
+    assert fresh.roster() == desired
 
 
 def test_first_load_counts_refuse_a_role_the_diff_refuses() -> None:
@@ -286,6 +293,7 @@ def test_first_load_counts_refuse_a_role_the_diff_refuses() -> None:
         for count in (
             added_counts,
             lambda r: added_counts(r, r.counts()),
+            lambda r: added_counts(FreshRoster.of(r)),
             lambda r: diff(SchoolRoster("s1"), r),
         ):
             try:

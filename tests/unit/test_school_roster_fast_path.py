@@ -1,4 +1,5 @@
-"""``build_school_roster`` gives exactly what the general placement gives for its school.
+"""``build_school_roster`` gives exactly what the general placement gives for its school,
+and ``build_fresh_roster`` (a first load's build) exactly what ``build_school_roster`` gives.
 
 It places users and contacts for its one school without the general ``place_user`` and
 ``place_contact`` (which serve any number of rosters). This test holds it to the plain build
@@ -13,6 +14,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from rostersync.domain.policy import Policy, configuration_findings
 from rostersync.domain.records import (
     ContactInfo,
     PersonName,
@@ -26,9 +28,11 @@ from rostersync.domain.records import (
     UserRecord,
 )
 from rostersync.domain.roster import (
+    FreshRoster,
     SchoolRoster,
     _place_section,
     _student_schools,
+    build_fresh_roster,
     build_school_roster,
     place_contact,
     place_user,
@@ -127,3 +131,69 @@ def test_a_school_roster_is_the_plain_build_of_its_school(
 
     assert as_data(roster) == as_data(plain)
     assert problems == plain_problems
+
+
+@st.composite
+def rough_sections(draw: st.DrawFn) -> list[SectionRecord]:
+    """Sections as any source may send them: ids listed twice, members listed twice,
+    sections of another school, in any order."""
+    return [
+        SectionRecord(
+            source_id=draw(st.sampled_from(["c0", "c1", "c2", "c3"])),
+            school_id=draw(st.sampled_from([SCHOOL, SCHOOL, "s2"])),
+            name=draw(st.sampled_from(["A", "B"])),
+            term_id=draw(st.sampled_from(["t1", ""])),
+            teacher_id=draw(st.sampled_from(["", *IDS])),
+            teacher_ids=tuple(draw(st.lists(st.sampled_from(IDS), max_size=2))),
+            student_ids=tuple(draw(st.lists(st.sampled_from(IDS), max_size=5))),
+        )
+        for _ in range(draw(st.integers(0, 5)))
+    ]
+
+
+@settings(max_examples=500, deadline=None)
+@given(district(), st.one_of(st.none(), rough_sections()), st.booleans(), st.booleans())
+def test_a_fresh_roster_is_the_school_roster_in_write_order(
+    data: tuple[list[UserRecord], list[SectionRecord]],
+    rough: list[SectionRecord] | None,
+    with_unknown: bool,
+    unique_users: bool,
+) -> None:
+    """``build_fresh_roster`` (a first load's build) holds the rows ``build_school_roster``
+    builds from the same records, with the same row problems in the same order, counts and
+    findings; its links are each role's sorted ids, its classes in id order and its
+    memberships unique and grouped by class in class order."""
+    users, sections = data
+    if unique_users:  # as the staging file gives them (the fast path)
+        users = list({u.source_id: u for u in users}.values())
+    if rough is not None:
+        sections = rough
+    unknown = [unknown_student("u01", "ghost")] if with_unknown else []
+
+    fresh, problems = build_fresh_roster(SCHOOL, users, sections, TERMS, {}, unknown)
+    roster, expected = build_school_roster(SCHOOL, users, sections, TERMS, {}, unknown)
+
+    assert problems == expected
+    assert fresh.roster() == roster
+    assert fresh.counts() == roster.counts()
+    assert fresh.size() == roster.size()
+    assert fresh.is_empty() == roster.is_empty()
+    policy = Policy(max_contacts=1, blocked_contact_types=frozenset({"Primary"}))
+    assert configuration_findings(fresh, policy) == configuration_findings(roster, policy)
+    # In write order.
+    order = [role for role in ("student", "teacher", "staff", "contact")]
+    assert list(fresh.links_by_role) == [r for r in order if r in fresh.links_by_role]
+    for ids in fresh.links_by_role.values():
+        assert ids == sorted(set(ids))
+    assert list(fresh.classes) == sorted(fresh.classes)
+    assert list(fresh.classes.items()) == sorted(roster.classes.items())
+    assert len(fresh.memberships) == len(set(fresh.memberships))
+    classes = [class_id for class_id, _, _ in fresh.memberships]
+    assert classes == sorted(classes)
+    assert list(fresh.contact_links.items()) == list(roster.contact_links.items())
+    # The general path's fresh form is the same roster in the same order.
+    general = FreshRoster.of(roster)
+    assert general.links_by_role == fresh.links_by_role
+    assert list(general.classes) == list(fresh.classes)
+    assert sorted(general.memberships) == sorted(fresh.memberships)
+    assert general.accounts == fresh.accounts

@@ -87,7 +87,11 @@ PHASES: dict[str, tuple[tuple[object, str], ...]] = {
     "stage_sections": ((fetch_module, "_stage_sections"),),
     "staging_finish": ((SqliteStaging, "finish"),),
     "evaluate": ((sync_module, "_evaluate_all"),),
-    "build": ((sync_module, "school_roster"), (partial_module, "school_roster_part")),
+    "build": (
+        (sync_module, "school_roster"),
+        (sync_module, "fresh_school_roster"),
+        (partial_module, "school_roster_part"),
+    ),
     "load": ((RosterRepo, "load_roster"), (RosterRepo, "load_roster_part")),
 }
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from operator import attrgetter, itemgetter
 from typing import Any
 
-from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
+from rostersync.domain.roster import Account, ClassInfo, FreshRoster, LinkInfo, SchoolRoster
 
 # The entities a school's change set and counts speak of, in report order.
 ENTITIES: tuple[str, ...] = (
@@ -236,15 +236,13 @@ def _all_added(desired: SchoolRoster) -> list[Change]:
 
 
 def added_counts(
-    desired: SchoolRoster, counts: Mapping[str, int] | None = None
+    desired: SchoolRoster | FreshRoster, counts: Mapping[str, int] | None = None
 ) -> dict[str, dict[str, int]]:
     """``diff(empty, desired).counts()`` without making the changes: from an empty roster,
     each link, class, membership and contact link of ``desired`` is one change, added.
     ``counts``: ``desired.counts()``, when the caller has it already."""
     counts = desired.counts() if counts is None else counts
-    if sum(counts.values()) != len(desired.links) + len(desired.classes) + len(
-        desired.memberships
-    ) + len(desired.contact_links):
+    if sum(counts.values()) != desired.size():
         raise KeyError("a link or membership of a role the change set has no entity for")
     return {e: {_ADDED.value: counts[e], _UPDATED.value: 0, _REMOVED.value: 0} for e in ENTITIES}
 

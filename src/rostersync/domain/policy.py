@@ -14,7 +14,7 @@ from enum import StrEnum
 from operator import itemgetter
 
 from rostersync.domain.changes import ENTITIES, ChangeSet
-from rostersync.domain.roster import Account, LinkInfo, SchoolRoster
+from rostersync.domain.roster import Account, FreshRoster, LinkInfo, SchoolRoster
 
 
 class HoldKind(StrEnum):
@@ -96,7 +96,7 @@ def removal_findings(
     return findings
 
 
-def configuration_findings(roster: SchoolRoster, policy: Policy) -> list[Finding]:
+def configuration_findings(roster: SchoolRoster | FreshRoster, policy: Policy) -> list[Finding]:
     """Students with too many contacts, and contacts of a blocked relationship type."""
     per_student = Counter(map(_second, roster.contact_links))  # (contact, student) keys
     return contact_findings(per_student, roster.contact_links, roster.accounts.get, policy)

@@ -13,7 +13,7 @@ from rostersync.domain.policy import (
     hold_kind_of,
     removal_findings,
 )
-from rostersync.domain.roster import SchoolRoster
+from rostersync.domain.roster import FreshRoster, SchoolRoster
 
 
 @dataclass(slots=True)
@@ -33,7 +33,9 @@ def assess(current: SchoolRoster, desired: SchoolRoster, policy: Policy) -> Asse
     return Assessment(current, desired, change_set, findings, hold_kind_of(findings))
 
 
-def assess_first(desired: SchoolRoster, policy: Policy) -> tuple[list[Finding], HoldKind | None]:
+def assess_first(
+    desired: SchoolRoster | FreshRoster, policy: Policy
+) -> tuple[list[Finding], HoldKind | None]:
     """``assess`` from an empty roster (a school's first load), without the change set:
     every row of ``desired`` is added and nothing is removed, so only the configuration
     policies can find anything (the same findings as ``assess``; tests pin it)."""

@@ -15,7 +15,7 @@ from typing import TypeVar
 from rostersync.domain.changes import ChangeSet, added_counts
 from rostersync.domain.policy import Finding, HoldKind
 from rostersync.domain.records import RowProblem
-from rostersync.domain.roster import SchoolRoster
+from rostersync.domain.roster import FreshRoster, SchoolRoster
 from rostersync.domain.state import (
     Outcome,
     SchoolStatus,
@@ -129,14 +129,16 @@ class SchoolBatch:
 def evaluate_school(
     services: Services,
     verdict: SchoolVerdict,
-    desired: SchoolRoster,
+    desired: SchoolRoster | FreshRoster,
     problems: list[RowProblem],
     check: InputCheck | None = None,
     batch: SchoolBatch | None = None,
 ) -> RunRecord:
     """Diff, run the policies, then apply or hold: all in one transaction (with ``batch``,
     the batch's). With ``check``, a roster left matching its inputs stores their digest
-    (see ``service.unchanged``)."""
+    (see ``service.unchanged``). ``desired`` may be built for a first load (a
+    ``FreshRoster``): if the store holds rows of the school after all, or the first load is
+    held, it is diffed as a ``SchoolRoster``."""
     return in_school_transaction(
         services,
         verdict.school.district_id,
@@ -173,7 +175,7 @@ def _evaluate_in(
     services: Services,
     uow: UnitOfWork,
     verdict: SchoolVerdict,
-    desired: SchoolRoster,
+    desired: SchoolRoster | FreshRoster,
     problems: list[RowProblem],
     check: InputCheck | None,
 ) -> RunRecord:
@@ -193,6 +195,8 @@ def _evaluate_in(
             counts = desired.counts()
             judged = Judged(changes, findings, None, current.counts, lambda: counts, desired)
     if judged is None:
+        if isinstance(desired, FreshRoster):
+            desired = desired.roster()
         assessment = assess(current, desired, policy)
         judged = Judged(
             assessment.change_set,
@@ -217,7 +221,7 @@ class Judged:
     desired_counts: Callable[[], dict[str, int]]
     # A first load not held: the roster to write whole (``UnitOfWork.apply_roster``), its
     # change set left empty (it would be every row of this roster, added).
-    fresh: SchoolRoster | None = None
+    fresh: SchoolRoster | FreshRoster | None = None
 
 
 def conclude(

@@ -38,7 +38,14 @@ from rostersync.domain.records import (
     TermRecord,
     UserRecord,
 )
-from rostersync.domain.roster import SchoolRoster, build_school_roster, placement, unknown_student
+from rostersync.domain.roster import (
+    FreshRoster,
+    SchoolRoster,
+    build_fresh_roster,
+    build_school_roster,
+    placement,
+    unknown_student,
+)
 from rostersync.service.ports import RosterSource, RosterStaging
 
 T = TypeVar("T")
@@ -280,6 +287,24 @@ def school_roster(
     staging = fetched.staging
     users, mapped = _records(staging.school_users(school_source_id))
     roster, built = build_school_roster(
+        school_source_id,
+        users,
+        staging.school_sections(school_source_id),
+        fetched.terms,
+        fetched.courses,
+        fetched.unknown,
+    )
+    return roster, _school_problems(fetched, school_source_id, staged, mapped, built)
+
+
+def fresh_school_roster(
+    fetched: FetchedDistrict, school_source_id: str, staged: list[RowProblem] | None = None
+) -> tuple[FreshRoster, list[RowProblem]]:
+    """``school_roster`` in the form a first load writes (``domain.roster.FreshRoster``):
+    the same rows and the same row problems, built for a school whose store holds none."""
+    staging = fetched.staging
+    users, mapped = _records(staging.school_users(school_source_id))
+    roster, built = build_fresh_roster(
         school_source_id,
         users,
         staging.school_sections(school_source_id),

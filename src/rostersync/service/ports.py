@@ -25,7 +25,7 @@ from rostersync.domain.records import (
     TermRecord,
     UserRecord,
 )
-from rostersync.domain.roster import Account, SchoolRoster
+from rostersync.domain.roster import Account, FreshRoster, SchoolRoster
 from rostersync.domain.state import SchoolStatus
 from rostersync.service.admin_model import (
     ApiToken,
@@ -210,10 +210,14 @@ class UnitOfWork(Protocol):
         ...
 
     def apply_roster(
-        self, school: SchoolRow, roster: SchoolRoster, checkpoint: Checkpoint | None = None
+        self,
+        school: SchoolRow,
+        roster: SchoolRoster | FreshRoster,
+        checkpoint: Checkpoint | None = None,
     ) -> int:
         """``apply_changes`` of ``diff(empty, roster)`` for a school holding no roster row
-        yet (its first load), without making the change set; the same rows written."""
+        yet (its first load), without making the change set; the same rows written (a
+        ``FreshRoster`` is the same roster, held in the order it is written)."""
         ...
 
     def roster_total(self, district_id: str) -> int:

@@ -30,6 +30,7 @@ from rostersync.service.fetch import (
     SharedProblems,
     district_breakage,
     fetch_district,
+    fresh_school_roster,
     school_roster,
     shared_problems,
 )
@@ -344,6 +345,9 @@ def _evaluate_one(
         if run is not None:
             result.partial += 1
             return run
+    if school.roster_version == 0:  # never applied: the store holds no row of it
+        fresh, problems = fresh_school_roster(fetched, school.source_id, staged)
+        return evaluate_school(services, verdict, fresh, problems, check, writers.batch)
     desired, problems = school_roster(fetched, school.source_id, staged)
     return evaluate_school(services, verdict, desired, problems, check, writers.batch)
 

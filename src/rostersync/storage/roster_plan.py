@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from itertools import groupby
+from itertools import chain, groupby
 from operator import attrgetter, itemgetter
 from typing import TypeVar
 
@@ -22,7 +22,7 @@ from rostersync.domain.changes import (
     ChangeSet,
     Op,
 )
-from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
+from rostersync.domain.roster import Account, ClassInfo, FreshRoster, LinkInfo, SchoolRoster
 
 _ROLE_OF: dict[str, str] = {entity: role for role, entity in ROLE_ENTITY.items()}
 _first, _third = itemgetter(0), itemgetter(2)
@@ -140,6 +140,28 @@ def plan_roster(roster: SchoolRoster) -> RosterPlan:
     # Already about in key order: each contact's links, the contacts by id (as built).
     plan.contact_links_put = roster.contact_links
     return plan
+
+
+def plan_fresh(fresh: FreshRoster) -> RosterPlan:
+    """``plan_roster`` of the same roster, from its fresh form (a school's first load, see
+    ``domain.roster.build_fresh_roster``): the groups are the roster's own, already in the
+    order ``plan_roster`` writes them (tests/storage pin the two to the same store)."""
+    by_role = fresh.links_by_role
+    for role, ids in by_role.items():
+        if role not in _ROLES:
+            raise KeyError(f"a link of account {ids[0]} with the unknown role {role!r}")
+    if not MEMBERSHIP_ENTITY.keys() >= set(map(_third, fresh.memberships)):  # in C
+        raise KeyError("a membership whose role is neither student nor teacher")
+    # Each account once, where its first role puts it (in C: 3.26 M accounts at R1M).
+    linked = list(dict.fromkeys(chain.from_iterable(by_role.values())))
+    accounts = dict(zip(linked, map(fresh.accounts.__getitem__, linked), strict=True))
+    return RosterPlan(
+        accounts_linked=accounts,
+        links_by_role=dict(by_role),
+        classes_put=fresh.classes,
+        memberships_added=fresh.memberships,
+        contact_links_put=fresh.contact_links,
+    )
 
 
 def _link_changes(

@@ -26,7 +26,7 @@ from sqlalchemy import Boolean, Connection, String, Update, bindparam, case, nul
 
 from rostersync.domain.changes import ChangeSet
 from rostersync.domain.partial import Scope
-from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
+from rostersync.domain.roster import Account, ClassInfo, FreshRoster, LinkInfo, SchoolRoster
 from rostersync.domain.state import SchoolStatus
 from rostersync.errors import NotFoundError
 from rostersync.service.model import SchoolRow
@@ -34,7 +34,7 @@ from rostersync.service.ports import Checkpoint
 from rostersync.storage.districts_repo import STATUS_COLUMNS, status_columns
 from rostersync.storage.engine import set_cache
 from rostersync.storage.roster_copy import CopyWrite, by_copy
-from rostersync.storage.roster_plan import RosterPlan, plan_changes, plan_roster
+from rostersync.storage.roster_plan import RosterPlan, plan_changes, plan_fresh, plan_roster
 from rostersync.storage.roster_sql import (
     SCHOOL_TABLES,
     Write,
@@ -185,12 +185,19 @@ class RosterRepo:
         return self._apply(school, plan, checkpoint)
 
     def apply_roster(
-        self, school: SchoolRow, roster: SchoolRoster, checkpoint: Checkpoint | None = None
+        self,
+        school: SchoolRow,
+        roster: SchoolRoster | FreshRoster,
+        checkpoint: Checkpoint | None = None,
     ) -> int:
         """``apply_changes(school, diff(load_roster(school.id), roster))`` for a school that
         holds no row yet (its first load), without the change set: every row of ``roster``
         is written as added, in the same order, to the same end state."""
-        plan = None if roster.is_empty() else partial(plan_roster, roster)
+        plan: Callable[[], RosterPlan] | None = None
+        if isinstance(roster, FreshRoster):
+            plan = None if roster.is_empty() else partial(plan_fresh, roster)
+        elif not roster.is_empty():
+            plan = partial(plan_roster, roster)
         if plan is not None and not self.grown and self._engine() == "sqlite":
             # Whole rosters: the larger page cache, until the unit of work ends.
             set_cache(self._conn.connection.dbapi_connection, bulk=True)

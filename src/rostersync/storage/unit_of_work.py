@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine
 from rostersync.domain.changes import Change, ChangeSet
 from rostersync.domain.partial import Scope
 from rostersync.domain.records import RowProblem, SchoolRecord
-from rostersync.domain.roster import Account, SchoolRoster
+from rostersync.domain.roster import Account, FreshRoster, SchoolRoster
 from rostersync.domain.state import SchoolStatus
 from rostersync.service.admin_model import (
     ApiToken,
@@ -247,7 +247,10 @@ class SqlUnitOfWork:
         return self._open.roster.apply_changes(school, change_set, checkpoint)
 
     def apply_roster(
-        self, school: SchoolRow, roster: SchoolRoster, checkpoint: Checkpoint | None = None
+        self,
+        school: SchoolRow,
+        roster: SchoolRoster | FreshRoster,
+        checkpoint: Checkpoint | None = None,
     ) -> int:
         """Write a whole roster to a school that holds no row yet; bump its version."""
         return self._open.roster.apply_roster(school, roster, checkpoint)
