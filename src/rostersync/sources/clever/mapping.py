@@ -11,7 +11,8 @@ any problems to ``out`` and returns the record or ``None``. It lets ``msgspec.Va
 escape for an item of the wrong shape; the caller turns that into an error row.
 
 Users and sections are mapped once per item of a first load (millions of them), so their path
-is kept lean: records are named tuples, made by their own constructors, text is read
+is kept lean: records are named tuples, made with ``tuple.__new__`` straight (``_new``: a
+named tuple's own constructor is a Python function, one more frame per record), text is read
 as ``value or ""`` (the rare item with a NUL character has its text cleaned first,
 ``_without_nul``; the ``*_clean`` conversions are for items whose chunk was searched for
 one and holds none), and a user's problems are looked for in full only when a quick check
@@ -75,6 +76,11 @@ _NO_USER, _NO_ROLES, _NO_NAME = wire.User(), wire.Roles(), wire.Name()
 _NO_SECTION = wire.Section()
 
 S = TypeVar("S", bound=msgspec.Struct)
+
+# Every field given, in order: ``_new(UserRecord, (...))`` is ``UserRecord(...)`` in one C
+# call (tests/clever/test_mapping_fast_paths.py holds the records, their reprs included,
+# to a plain mapping's made by the constructors, on random items).
+_new = tuple.__new__
 
 
 class _Rows:
@@ -207,15 +213,19 @@ def _convert_user(raw: bytes, out: list[RowProblem], maybe_nul: bool) -> UserRec
 def _user_record(user_id: str, user: wire.User, roles: wire.Roles) -> UserRecord:
     name = user.name or _NO_NAME
     admin = roles.district_admin
-    return UserRecord(
-        user_id,
-        PersonName(name.first or "", name.middle or "", name.last or ""),
-        user.email or "",
-        _student(roles.student),
-        _teacher(roles.teacher),
-        _staff(roles.staff),
-        _contact(roles.contact),
-        None if admin is None else DistrictAdminInfo(admin.title or ""),
+    person = _new(PersonName, (name.first or "", name.middle or "", name.last or ""))
+    return _new(
+        UserRecord,
+        (
+            user_id,
+            person,
+            user.email or "",
+            _student(roles.student),
+            _teacher(roles.teacher),
+            _staff(roles.staff),
+            _contact(roles.contact),
+            None if admin is None else DistrictAdminInfo(admin.title or ""),
+        ),
     )
 
 
@@ -318,7 +328,7 @@ def _mapped(raw: bytes, out: list[RowProblem], maybe_nul: bool) -> RawItem | Non
     if user is None:  # no id: reported as ``convert_user_item`` reports it
         out += own
         return None
-    return RawItem(user.source_id, bytes(raw), MappedUser(user, tuple(own)))
+    return _new(RawItem, (user.source_id, bytes(raw), _new(MappedUser, (user, tuple(own)))))
 
 
 def _user_school(roles: wire.Roles) -> str:
@@ -352,27 +362,33 @@ def _user_alerts(record: UserRecord, rows: _Rows) -> None:
 def _student(student: wire.Student | None) -> StudentInfo | None:
     if student is None:
         return None
-    return StudentInfo(
-        student.sis_id or "",
-        student.student_number or "",
-        student.state_id or "",
-        student.grade or "",
-        student.school or "",
-        _ids(student.schools),
-        student.graduation_year or "",
+    return _new(
+        StudentInfo,
+        (
+            student.sis_id or "",
+            student.student_number or "",
+            student.state_id or "",
+            student.grade or "",
+            student.school or "",
+            _ids(student.schools),
+            student.graduation_year or "",
+        ),
     )
 
 
 def _teacher(teacher: wire.Teacher | None) -> TeacherInfo | None:
     if teacher is None:
         return None
-    return TeacherInfo(
-        teacher.sis_id or "",
-        teacher.teacher_number or "",
-        teacher.state_id or "",
-        teacher.title or "",
-        teacher.school or "",
-        _ids(teacher.schools),
+    return _new(
+        TeacherInfo,
+        (
+            teacher.sis_id or "",
+            teacher.teacher_number or "",
+            teacher.state_id or "",
+            teacher.title or "",
+            teacher.school or "",
+            _ids(teacher.schools),
+        ),
     )
 
 
@@ -394,11 +410,13 @@ def _contact(contact: wire.Contact | None) -> ContactInfo | None:
     if len(rels) == 1:
         rel = rels[0]
         if rel.student:
-            links = (StudentRelationship(rel.student, rel.relationship or "", rel.type or ""),)
+            link = (rel.student, rel.relationship or "", rel.type or "")
+            links = (_new(StudentRelationship, link),)
     elif rels:
         keys = {(r.student, r.relationship or "", r.type or "") for r in rels if r.student}
-        links = tuple(StudentRelationship(*key) for key in sorted(keys))
-    return ContactInfo(contact.sis_id or "", contact.phone or "", contact.phone_type or "", links)
+        links = tuple([_new(StudentRelationship, key) for key in sorted(keys)])
+    values = (contact.sis_id or "", contact.phone or "", contact.phone_type or "", links)
+    return _new(ContactInfo, values)
 
 
 def convert_section(raw: bytes, out: list[RowProblem]) -> SectionRecord | None:
