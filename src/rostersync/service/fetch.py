@@ -284,17 +284,7 @@ def school_roster(
     The problems come district-wide first (``school_id`` empty: the same list for every
     school of the fetch, which the store keeps once), then the school's own. A contact's
     mapping alerts, found while mapping this school's users, are the school's own."""
-    staging = fetched.staging
-    users, mapped = _records(staging.school_users(school_source_id))
-    roster, built = build_school_roster(
-        school_source_id,
-        users,
-        staging.school_sections(school_source_id),
-        fetched.terms,
-        fetched.courses,
-        fetched.unknown,
-    )
-    return roster, _school_problems(fetched, school_source_id, staged, mapped, built)
+    return _built(build_school_roster, fetched, school_source_id, staged)
 
 
 def fresh_school_roster(
@@ -302,9 +292,22 @@ def fresh_school_roster(
 ) -> tuple[FreshRoster, list[RowProblem]]:
     """``school_roster`` in the form a first load writes (``domain.roster.FreshRoster``):
     the same rows and the same row problems, built for a school whose store holds none."""
+    return _built(build_fresh_roster, fetched, school_source_id, staged)
+
+
+B = TypeVar("B", SchoolRoster, FreshRoster)
+
+
+def _built(
+    build: Callable[..., tuple[B, list[RowProblem]]],
+    fetched: FetchedDistrict,
+    school_source_id: str,
+    staged: list[RowProblem] | None,
+) -> tuple[B, list[RowProblem]]:
+    """The school's roster by ``build`` from its staged records, and its row problems."""
     staging = fetched.staging
     users, mapped = _records(staging.school_users(school_source_id))
-    roster, built = build_fresh_roster(
+    roster, built = build(
         school_source_id,
         users,
         staging.school_sections(school_source_id),
