@@ -34,7 +34,8 @@ from rostersync.domain.records import (
 ACCOUNT_ROLES: tuple[Role, ...] = (Role.STUDENT, Role.TEACHER, Role.STAFF, Role.CONTACT)
 # The roles as the plain strings the roster holds, read once: an enum's ``.value`` is a
 # Python-level property, and the build would otherwise read it for every link.
-_STUDENT, _TEACHER, _STAFF, _CONTACT = (role.value for role in ACCOUNT_ROLES)
+_ACCOUNT_ROLE_VALUES: tuple[str, ...] = tuple(role.value for role in ACCOUNT_ROLES)
+_STUDENT, _TEACHER, _STAFF, _CONTACT = _ACCOUNT_ROLE_VALUES
 
 
 class Account(NamedTuple):
@@ -573,13 +574,12 @@ class FreshRoster:
             accounts={a: roster.accounts[a] for a in linked if a in roster.accounts},
             links_by_role=links_by_role,
             classes={c: roster.classes[c] for c in sorted(roster.classes)},
-            memberships=sorted(roster.memberships, key=_first),
+            memberships=sorted(roster.memberships, key=_first),  # by class, stable
             contact_links=dict(roster.contact_links),
         )
 
 
 _first = itemgetter(0)
-_ACCOUNT_ROLE_VALUES: tuple[str, ...] = (_STUDENT, _TEACHER, _STAFF, _CONTACT)
 
 
 def build_fresh_roster(

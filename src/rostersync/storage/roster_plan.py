@@ -25,7 +25,7 @@ from rostersync.domain.changes import (
 from rostersync.domain.roster import Account, ClassInfo, FreshRoster, LinkInfo, SchoolRoster
 
 _ROLE_OF: dict[str, str] = {entity: role for role, entity in ROLE_ENTITY.items()}
-_first, _third = itemgetter(0), itemgetter(2)
+_third = itemgetter(2)
 _MEMBER_ROLE: dict[str, str] = {entity: role for role, entity in MEMBERSHIP_ENTITY.items()}
 # The roles in the order of their entities in a change set.
 _ROLES: tuple[str, ...] = tuple(ROLE_ENTITY)
@@ -111,41 +111,22 @@ def plan_roster(roster: SchoolRoster) -> RosterPlan:
     """``plan_changes(diff(empty, roster))`` without the change set (a school's first load):
     every row of ``roster`` added, in the same groups, the accounts and links in the same
     order (by role, then id) and the classes too (by id), so the store ends in the same
-    state, account ids included (tests/storage pin it)."""
-    plan = RosterPlan()
-    by_role: dict[str, list[str]] = {}
-    for account_id, role in roster.links:
-        if role not in _ROLES:
-            raise KeyError(f"a link of account {account_id} with the unknown role {role!r}")
-        by_role.setdefault(role, []).append(account_id)
-    linked, accounts = plan.accounts_linked, roster.accounts
-    for role in _ROLES:
-        ids = sorted(by_role.get(role, ()))
-        if ids:
-            plan.links_by_role[role] = ids
-        for account_id in ids:
-            if account_id not in linked:
-                linked[account_id] = accounts[account_id]
-    classes = roster.classes
-    plan.classes_put = {class_id: classes[class_id] for class_id in sorted(classes)}
-    if not MEMBERSHIP_ENTITY.keys() >= set(map(_third, roster.memberships)):  # in C
-        raise KeyError("a membership whose role is neither student nor teacher")
-    # Class by class (within a class, in set order). The table is kept in key order (the
-    # class first, after the school) whatever the order of the INSERTs, but a set's order
-    # is random: inserted from one, each row went to its own place in the school's range,
-    # the B-tree's pages found and split at random; class by class, the rows of each land
-    # together (R1M: the memberships' INSERTs 6.8 -> 4.8 s CPU; sorted whole, the tuples'
-    # sort cost about as much as it saved on top).
-    plan.memberships_added = sorted(roster.memberships, key=_first)
-    # Already about in key order: each contact's links, the contacts by id (as built).
-    plan.contact_links_put = roster.contact_links
-    return plan
+    state, account ids included (tests/storage pin it). It is ``plan_fresh`` of the
+    roster's fresh form (``FreshRoster.of``)."""
+    return plan_fresh(FreshRoster.of(roster))
 
 
 def plan_fresh(fresh: FreshRoster) -> RosterPlan:
     """``plan_roster`` of the same roster, from its fresh form (a school's first load, see
     ``domain.roster.build_fresh_roster``): the groups are the roster's own, already in the
-    order ``plan_roster`` writes them (tests/storage pin the two to the same store)."""
+    order ``plan_roster`` writes them (tests/storage pin the two to the same store).
+
+    The memberships go class by class. The table is kept in key order (the class first,
+    after the school) whatever the order of the INSERTs, but inserted in a set's random
+    order each row went to its own place in the school's range, the B-tree's pages found
+    and split at random; class by class, the rows of each land together (R1M: the
+    memberships' INSERTs 6.8 -> 4.8 s CPU). The contact links come each contact's links
+    together, the contacts by id (as built): about in key order already."""
     by_role = fresh.links_by_role
     for role, ids in by_role.items():
         if role not in _ROLES:
