@@ -118,7 +118,7 @@ def test_only_the_store_keeps_sqlite_temporary_files_in_memory(tmp_path: Path) -
         engine.dispose()
 
 
-def test_a_new_sqlite_store_has_8_kib_pages_and_an_old_one_keeps_its_own(
+def test_a_new_sqlite_store_has_16_kib_pages_and_an_old_one_keeps_its_own(
     tmp_path: Path,
 ) -> None:
     new, old = tmp_path / "new.db", tmp_path / "old.db"
@@ -135,7 +135,7 @@ def test_a_new_sqlite_store_has_8_kib_pages_and_an_old_one_keeps_its_own(
             sizes[path.name] = uow.connection.execute(text("PRAGMA page_size")).scalar()
         store.dispose()
     assert sizes == {"new.db": SQLITE_PAGE_SIZE, "old.db": 4096}
-    assert SQLITE_PAGE_SIZE == 8192
+    assert SQLITE_PAGE_SIZE == 16384
 
 
 _ORPHAN = text(

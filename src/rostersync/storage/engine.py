@@ -25,9 +25,11 @@ SQLITE_BULK_CACHE_KIB = 64 * 1024
 # The page size of a new store (SQLite's default is 4 KiB; an existing store keeps its own).
 # A first load writes each page twice (WAL, then checkpoint), and the commits and WAL
 # writes cost per page: R1M first loads, alternating, 110.6 / 116.4 / 122.1 s CPU with
-# 4 KiB against 108.3 / 112.2 / 118.7 s with 8 KiB (system time 1-2.5 s less), and the
-# 1 % resync's apply the same (16 KiB lost on its small updates; docs/performance.md).
-SQLITE_PAGE_SIZE = 8 * 1024
+# 4 KiB against 108.3 / 112.2 / 118.7 s with 8 KiB; 16 KiB, run beside 8 KiB at the same
+# time, six pairs: 2.8 s less on average (from +1.2 to -4.7), while the 1 % resync, whose
+# apply writes a few rows in thousands of pages, took 0.4 s more (its apply 0.1-0.3 s).
+# 32 and 64 KiB measured as 16 (docs/performance.md, item 55).
+SQLITE_PAGE_SIZE = 16 * 1024
 
 
 def create_store_engine(
