@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -124,10 +125,14 @@ def test_an_account_removed_from_its_only_school_is_deactivated_then_restored(
     sync_to(store, school, roster(school, (amy, "student")))
     first = account_row(store, "d1", "amy")
 
+    before = datetime.now(UTC)
     sync_to(store, school, roster(school))
+    after = datetime.now(UTC)
     gone = account_row(store, "d1", "amy")
     assert (gone.id, gone.active) == (first.id, False)
+    # The time of the apply, in UTC, to the microsecond (PostgreSQL gets it as JSON text).
     assert gone.deactivated_at is not None and gone.deactivated_at.tzinfo is not None
+    assert before <= gone.deactivated_at <= after
     assert load(store, school).accounts == {}
 
     back = student("amy", first="Amelia")

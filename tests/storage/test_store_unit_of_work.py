@@ -118,6 +118,23 @@ def test_only_the_store_keeps_sqlite_temporary_files_in_memory(tmp_path: Path) -
         engine.dispose()
 
 
+def test_postgresql_sessions_of_the_store_never_jit_compile(pg_database_url: str) -> None:
+    """Every connection of the pool has JIT compiling off, also after a rollback and when
+    the pool hands it out again (PostgreSQL's default is on)."""
+    engine = create_store_engine(pg_database_url)
+    try:
+        for _ in range(2):
+            with engine.connect() as conn:
+                assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+                conn.rollback()
+                assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+        with engine.connect() as first, engine.connect() as second:
+            for conn in (first, second):
+                assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
+    finally:
+        engine.dispose()
+
+
 def test_a_new_sqlite_store_has_16_kib_pages_and_an_old_one_keeps_its_own(
     tmp_path: Path,
 ) -> None:

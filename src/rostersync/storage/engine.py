@@ -4,7 +4,7 @@ SQLite needs care to behave like a real transactional database: the ``sqlite3`` 
 Python 3.11 starts transactions only before writes (so reads inside a unit of work would not
 share one snapshot) and each connection has to switch on foreign keys and wait for locks
 instead of failing at once. WAL journal mode lets readers (the dashboard, the CLI) keep
-reading while a sync writes. PostgreSQL needs nothing special.
+reading while a sync writes. PostgreSQL needs only JIT compiling off (``_postgresql_session``).
 """
 
 from __future__ import annotations
@@ -55,7 +55,21 @@ def create_store_engine(
     )
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, foreign_keys=foreign_keys, temp_in_memory=temp_in_memory)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "connect", _postgresql_session)
     return engine
+
+
+def _postgresql_session(dbapi_connection: Any, _record: Any) -> None:
+    """No JIT compiling in the store's sessions. PostgreSQL compiles a statement whose
+    estimated cost passes ``jit_above_cost`` (100,000 by default), which takes it tens of
+    milliseconds; the store's statements run in about a millisecond, and an estimate goes
+    that high when the tables have no statistics yet (autovacuum off, or a first load just
+    written) or a join's input is a function, such as the JSON rows an apply sends
+    (``roster_sql``): a 1 % resync at R1M then spent about 40 s more of the server's time."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET jit = off")
+    dbapi_connection.commit()
 
 
 def _configure_sqlite(engine: Engine, *, foreign_keys: bool, temp_in_memory: bool) -> None:
