@@ -241,7 +241,7 @@ class RosterRepo:
         # Driver-level SQL, but through SQLAlchemy (no per-row cost there) so the
         # transaction and the cursor events (write counters in tests) still hold.
         if self._engine() != "sqlite":
-            return self._conn.exec_driver_sql(write.sql, write.params()).rowcount
+            return self._conn.exec_driver_sql(write.sql, (write.json_rows(),)).rowcount
         count = 0
         for text, params in sqlite_batches(write, self._max_variables()):
             count += self._conn.exec_driver_sql(text, params).rowcount

@@ -284,7 +284,7 @@ def sql(name: str, engine: str, *, upsert: bool = True) -> str:
     """The statement ``name`` for ``engine`` (``sqlite`` or ``postgresql``).
 
     ``upsert=False`` leaves out the ON CONFLICT clause, for a table known to hold none of
-    the keys. On PostgreSQL a write takes its rows as one JSON array (see ``as_json``)."""
+    the keys. On PostgreSQL a write takes its rows as one JSON array (``Write.json_rows``)."""
     pg = engine == "postgresql"
     if pg and name in _BY_JSON:
         text = _BY_JSON[name]
@@ -301,32 +301,24 @@ def conflict_clause(name: str) -> str:
     return _ON_CONFLICT.get(name, "")
 
 
-def as_json(name: str, engine: str) -> bool:
-    """Whether ``sql(name, engine)`` takes its rows as one JSON array instead of row by row."""
-    return engine == "postgresql" and name in _BY_JSON
-
-
 @dataclass(frozen=True, slots=True)
 class Write:
     """One bulk write: the table it changes, its statement and its parameter rows.
 
     ``name``: the statement's key in ``_SQL`` (``roster_copy`` routes by it); ``upsert``:
-    whether it needs its ON CONFLICT clause (the table may hold the key); ``as_json``: the
-    statement takes the rows as one JSON array, in one execute."""
+    whether it needs its ON CONFLICT clause (the table may hold the key). On SQLite the rows
+    go as they are (``sqlite_batches``), on PostgreSQL as one JSON array (``json_rows``)."""
 
     table: str
     sql: str
     rows: list[Row]
-    as_json: bool = False
     name: str = ""
     upsert: bool = True
 
-    def params(self) -> list[Row] | Row:
-        """The parameters to execute with: rows for executemany, or the rows as one JSON
-        array (text, every character as itself)."""
-        if self.as_json:
-            return (json.dumps(self.rows, ensure_ascii=False, default=_json_value),)
-        return self.rows
+    def json_rows(self) -> str:
+        """The rows as one JSON array, the one parameter of the PostgreSQL statement (text,
+        every character as itself)."""
+        return json.dumps(self.rows, ensure_ascii=False, default=_json_value)
 
 
 def _json_value(value: object) -> str:
@@ -355,7 +347,7 @@ def roster_writes(
     def write(table: str, name: str, rows: list[Row]) -> Write:
         upsert = table not in fresh
         statement = sql(name, engine, upsert=upsert)
-        return Write(table, statement, rows, as_json(name, engine), name, upsert)
+        return Write(table, statement, rows, name, upsert)
 
     return [
         write("accounts", "upsert_accounts", _linked_rows(plan, district)),
