@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, event, func, insert, select
 
 from rostersync.domain.records import RowProblem, SchoolRecord, Severity
 from rostersync.service.model import RunRecord, SchoolRow
@@ -145,6 +145,41 @@ def test_a_rolled_back_unit_of_work_leaves_no_set_behind(
         assert uow.get_run("lost") is None and uow.get_run("crashed") is None
         assert uow.get_run("kept") == run_record(school, "kept", problems=problems)
         assert count(uow.connection, problem_sets) == 5
+
+
+def test_a_transaction_asks_once_whether_a_set_is_stored(
+    store: SqlStore, make_school: Callable[..., SchoolRow]
+) -> None:
+    schools = [make_school(f"s{i}") for i in range(6)]
+    shared = district_wide(4)
+    runs = [run_record(s, f"r{i}", problems=shared + own(s, 1)) for i, s in enumerate(schools)]
+    asked: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "FROM problem_sets" in statement:
+            asked.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        add_runs(store, *runs[:3])  # one transaction: asked once
+        assert len(asked) == 1
+        add_runs(store, *runs[3:])  # the next one asks again
+        assert len(asked) == 2
+        with store.unit_of_work() as uow:  # and after a rollback, writes the set again
+            uow.add_run(run_record(schools[0], "lost", 9, problems=district_wide(2, "n")))
+            uow.rollback()
+            uow.add_run(run_record(schools[0], "kept", 9, problems=district_wide(2, "n")))
+            uow.commit()
+        assert len(asked) == 4
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    with store.unit_of_work() as uow:
+        assert [uow.get_run(r.id) for r in runs] == runs
+        assert uow.get_run("lost") is None
+        assert uow.get_run("kept") == run_record(
+            schools[0], "kept", 9, problems=district_wide(2, "n")
+        )
+        assert count(uow.connection, problem_sets) == 4 + 2
 
 
 def test_a_run_stored_before_problem_sets_reads_back(

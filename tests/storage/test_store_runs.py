@@ -7,6 +7,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import event
+
 from rostersync.domain.changes import Change, ChangeSet, Op
 from rostersync.domain.policy import Finding, HoldKind
 from rostersync.domain.records import RowProblem, Severity
@@ -121,3 +123,44 @@ def test_runs_are_listed_newest_first_per_school(
         assert [r.id for r in uow.list_runs(a.id, limit=2)] == ["a3", "a2"]
         assert [r.id for r in uow.list_runs(b.id)] == ["b1"]
         assert uow.list_runs("unknown") == []
+
+
+AWKWARD_TEXT = [
+    "quo'te\"s",
+    "back\\slash",
+    "\\N",
+    "tab\tline\nbreak",
+    "ünïcødé ✓ 🎒",
+    "%s %(x)s",
+    "",
+]
+
+
+def test_a_runs_own_problems_come_back_exactly_and_go_in_one_statement(
+    store: SqlStore, make_school: Callable[..., SchoolRow]
+) -> None:
+    school = make_school()
+    own = tuple(
+        RowProblem(Severity.ALERT if i % 2 else Severity.ERROR, f"e{t}", f"u{t}", t, t, "s1")
+        for i, t in enumerate(AWKWARD_TEXT)
+    )
+    run = run_record(school, "r1", problems=own)
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        with store.unit_of_work() as uow:
+            uow.add_run(run)
+            uow.commit()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    with store.unit_of_work() as uow:
+        assert uow.get_run("r1") == run
+    inserts = [s for s in statements if "INSERT INTO run_problems" in s]
+    if store.engine.dialect.name == "postgresql":
+        assert len(inserts) == 1 and "jsonb_array_elements" in inserts[0]
+    else:
+        assert len(inserts) >= 1

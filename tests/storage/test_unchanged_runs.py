@@ -473,3 +473,27 @@ def test_a_district_of_many_schools_is_read_in_growing_windows(
     results = run_like_a_sync(store, UnchangedRuns, listed, cases)
     assert all(r is not None for r in results)
     assert windows == [1, 8, 72, 19]  # the rest of the district
+
+
+def test_restamp_stamps_every_verified_school_in_one_statement(store: SqlStore) -> None:
+    listed = build(store, "R", CASES)
+    district = listed[0].district_id
+    with store.unit_of_work() as uow:
+        total = uow.roster_total(district)
+        before = {s.id: uow.input_check(s.id) for s in listed}
+    verified = {s.id: f"digest-{i}" for i, s in enumerate(listed[:5])}
+    stamps = Stamps(start=total - 1, expected=total, verified=verified, applied=True)
+    counter = StatementCounter(store)
+    try:
+        unchanged.restamp(Services(store=store, sources=None, clock=StepClock()), district, stamps)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", counter)
+    assert sum("UPDATE schools" in s for s in counter.statements) == 1
+    with store.unit_of_work() as uow:
+        after = {s.id: uow.input_check(s.id) for s in listed}
+    assert after == {**before, **{i: (d, total) for i, d in verified.items()}}
+    # Another run's apply since (the total moved): nothing is restamped.
+    stale = Stamps(start=0, expected=total + 7, verified={listed[5].id: "x"}, applied=True)
+    unchanged.restamp(Services(store=store, sources=None, clock=StepClock()), district, stale)
+    with store.unit_of_work() as uow:
+        assert uow.input_check(listed[5].id) == before[listed[5].id]

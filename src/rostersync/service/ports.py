@@ -232,6 +232,11 @@ class UnitOfWork(Protocol):
         """Store (or, with ``None``, forget) the digest the school's roster was verified at."""
         ...
 
+    def save_input_checks(self, digests: Mapping[str, str], stamp: int) -> None:
+        """``save_input_check`` of each school in ``digests`` (school id to digest), all
+        with the stamp ``stamp``."""
+        ...
+
     def save_checked_status(self, school_id: str, status: SchoolStatus, digest: str | None) -> int:
         """``save_status`` and ``save_input_check`` at once, the digest stamped with the
         district's roster total as this transaction leaves it (``None``: forget the digest);

@@ -257,6 +257,5 @@ def restamp(services: Services, district_id: str, stamps: Stamps) -> None:
         total = uow.roster_total(district_id)
         if total != stamps.expected:
             return
-        for school_id, digest in stamps.verified.items():
-            uow.save_input_check(school_id, digest, total)
+        uow.save_input_checks(stamps.verified, total)
         uow.commit()

@@ -16,13 +16,24 @@ from __future__ import annotations
 import gc
 import json
 import sqlite3
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, String, Update, bindparam, case, null, select, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Integer,
+    String,
+    Update,
+    bindparam,
+    case,
+    null,
+    select,
+    update,
+)
 
 from rostersync.domain.changes import ChangeSet
 from rostersync.domain.partial import Scope
@@ -161,6 +172,14 @@ class RosterRepo:
         values = {"input_digest": digest, "digest_stamp": stamp if digest is not None else None}
         self._conn.execute(update(schools).where(schools.c.id == school_id).values(values))
 
+    def save_input_checks(self, digests: Mapping[str, str], stamp: int) -> None:
+        """``save_input_check`` of each school in ``digests`` (school id to digest), all
+        stamped ``stamp``: one statement, however many schools (a resync restamps every
+        school it verified)."""
+        if digests:
+            rows = [{"b_id": i, "b_digest": d, "b_stamp": stamp} for i, d in digests.items()]
+            self._conn.execute(_RESTAMP, rows)
+
     def save_checked_status(self, school_id: str, status: SchoolStatus, digest: str | None) -> int:
         """``save_status`` and ``save_input_check`` in one statement, the stamp being the
         district's roster total as this transaction leaves it (or none, forgetting the
@@ -217,8 +236,11 @@ class RosterRepo:
             return 0
         with _collector_paused():
             self._write(school, plan(), checkpoint)
-        self._conn.execute(_BUMP_SCHOOL, {"b_id": school.id})
-        self._conn.execute(_BUMP_TOTAL, {"b_id": school.district_id})
+        if self._engine() == "postgresql":  # one round trip (SQLite has no UPDATE in WITH)
+            self._conn.exec_driver_sql(_BUMP_BOTH, (school.id, school.district_id))
+        else:
+            self._conn.execute(_BUMP_SCHOOL, {"b_id": school.id})
+            self._conn.execute(_BUMP_TOTAL, {"b_id": school.district_id})
         return sum(self.written.values())
 
     def _write(self, school: SchoolRow, plan: RosterPlan, checkpoint: Checkpoint | None) -> None:
@@ -299,6 +321,14 @@ _TOTAL = select(districts.c.roster_total).where(
 _INPUT_CHECK = select(schools.c.input_digest, schools.c.digest_stamp).where(
     schools.c.id == bindparam("b_school_id", type_=String())
 )
+_RESTAMP = (
+    update(schools)
+    .where(schools.c.id == bindparam("b_id", type_=String()))
+    .values(
+        input_digest=bindparam("b_digest", type_=String()),
+        digest_stamp=bindparam("b_stamp", type_=Integer()),
+    )
+)
 _BUMP_SCHOOL = (
     update(schools)
     .where(schools.c.id == bindparam("b_id", type_=String()))
@@ -308,6 +338,11 @@ _BUMP_TOTAL = (
     update(districts)
     .where(districts.c.id == bindparam("b_id", type_=String()))
     .values(roster_total=districts.c.roster_total + 1)
+)
+
+_BUMP_BOTH = (
+    "WITH bumped AS (UPDATE schools SET roster_version = roster_version + 1 WHERE id = %s)"
+    " UPDATE districts SET roster_total = roster_total + 1 WHERE id = %s"
 )
 
 

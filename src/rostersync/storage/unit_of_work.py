@@ -8,7 +8,7 @@ connection and hands each port method to the repository that owns the tables.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 
@@ -263,6 +263,9 @@ class SqlUnitOfWork:
 
     def save_input_check(self, school_id: str, digest: str | None, stamp: int) -> None:
         self._open.roster.save_input_check(school_id, digest, stamp)
+
+    def save_input_checks(self, digests: Mapping[str, str], stamp: int) -> None:
+        self._open.roster.save_input_checks(digests, stamp)
 
     def save_checked_status(self, school_id: str, status: SchoolStatus, digest: str | None) -> int:
         return self._open.roster.save_checked_status(school_id, status, digest)
