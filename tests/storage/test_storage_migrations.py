@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +19,12 @@ from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import DistrictConfig
 from rostersync.storage import SqlStore, check_database, upgrade_database
 from rostersync.storage.errors import SchemaError
-from rostersync.storage.migrate import alembic_config, current_revision, head_revision
+from rostersync.storage.migrate import (
+    HEAD_REVISION,
+    alembic_config,
+    current_revision,
+    head_revision,
+)
 from rostersync.storage.tables import metadata
 
 
@@ -50,6 +57,36 @@ def test_upgrade_from_empty_creates_every_table_with_no_drift(empty_url: str) ->
     command.check(alembic_config(empty_url))  # raises when autogenerate finds a difference
     check_database(empty_url)
     upgrade_database(empty_url)  # already at head: nothing to do
+
+
+def test_the_head_revision_constant_is_the_newest_migration() -> None:
+    assert head_revision() == HEAD_REVISION
+
+
+# Whether ``upgrade_database`` loaded Alembic, in a fresh interpreter.
+UPGRADE_AND_TELL = (
+    "import sys; from rostersync.storage import upgrade_database; "
+    "upgrade_database(sys.argv[1]); print('alembic' in sys.modules)"
+)
+
+
+def test_an_upgrade_with_nothing_to_do_does_not_load_alembic(empty_url: str) -> None:
+    def upgrade() -> str:
+        done = subprocess.run(
+            [sys.executable, "-c", UPGRADE_AND_TELL, empty_url],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.strip()
+
+    assert upgrade() == "True"  # an empty database: the migrations run
+    assert current_revision(empty_url) == HEAD_REVISION
+    assert upgrade() == "False"  # at the head: nothing to do
+    command.downgrade(alembic_config(empty_url), "0005")
+    assert upgrade() == "True"  # one revision behind: upgraded
+    assert current_revision(empty_url) == HEAD_REVISION
+    check_database(empty_url)
 
 
 def test_downgrade_to_base_drops_everything_and_upgrade_rebuilds(empty_url: str) -> None:
