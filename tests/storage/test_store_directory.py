@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.exc import StatementError
 
 from rostersync.domain.policy import HoldKind, Policy
@@ -95,6 +96,43 @@ def test_a_school_gets_an_internal_id_on_first_sight_and_keeps_it(store: SqlStor
     assert re.fullmatch(r"sch_[0-9a-f]{12}", first.id)
     assert first == SchoolRow(first.id, "d1", "clever-s1", "Oak Elementary", SchoolStatus())
     assert again == replace(first, name="Oak Elementary School")
+
+
+def test_schools_are_registered_in_bulk_as_one_at_a_time_would(store: SqlStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.add_district(district())
+        oak = uow.upsert_school("d1", SchoolRecord("s-oak", "Oak"))
+        held = SchoolStatus(SyncState.ON_HOLD, HoldKind.DATA_REMOVALS, hold_since=T0)
+        uow.save_status(oak.id, held)
+        elm = uow.upsert_school("d1", SchoolRecord("s-elm", "Elm"))
+        uow.commit()
+    records = [SchoolRecord(f"s-new{i}", f"New {i}") for i in range(5)]
+    records += [SchoolRecord("s-oak", "Oak Hill"), SchoolRecord("s-elm", "Elm")]
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        with store.unit_of_work() as uow:
+            uow.upsert_schools("d1", records)
+            uow.upsert_schools("d1", [])
+            uow.commit()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert sum(s.lstrip().upper().startswith(("INSERT", "UPDATE")) for s in statements) == 2
+    with store.unit_of_work() as uow:
+        found = {s.source_id: s for s in uow.list_schools("d1")}
+    assert sorted(found) == sorted(r.source_id for r in records)
+    # The renamed school keeps its id and status; the others are new, never synced.
+    assert found["s-oak"] == replace(oak, name="Oak Hill", status=held)
+    assert found["s-elm"] == elm
+    for i in range(5):
+        new = found[f"s-new{i}"]
+        assert re.fullmatch(r"sch_[0-9a-f]{12}", new.id)
+        assert new == SchoolRow(new.id, "d1", f"s-new{i}", f"New {i}", SchoolStatus())
+    assert len({s.id for s in found.values()}) == 7
 
 
 def test_a_school_is_found_by_internal_or_source_id(

@@ -177,6 +177,10 @@ class UnitOfWork(Protocol):
         """Create the school on first sight (never_synced); keep its name current."""
         ...
 
+    def upsert_schools(self, district_id: str, records: Sequence[SchoolRecord]) -> None:
+        """``upsert_school`` for each record, in a few statements whatever their number."""
+        ...
+
     def save_status(self, school_id: str, status: SchoolStatus) -> None: ...
 
     def lock_district(self, district_id: str) -> None:

@@ -181,9 +181,8 @@ def _register_schools(
     with services.store.unit_of_work() as uow:
         uow.lock_district(config.id)  # take the write lock before reading (SQLite)
         names = {school.source_id: school.name for school in uow.list_schools(config.id)}
-        for record in records:
-            if names.get(record.source_id) != record.name:
-                uow.upsert_school(config.id, record)
+        changed = [r for r in records if names.get(r.source_id) != r.name]
+        uow.upsert_schools(config.id, changed)
         uow.commit()
 
 

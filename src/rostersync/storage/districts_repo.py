@@ -147,6 +147,34 @@ class DistrictsRepo:
         row = self._conn.execute(select(schools).where(key)).one()
         return _school_from_row(row._mapping)
 
+    def upsert_schools(self, district_id: str, records: Sequence[SchoolRecord]) -> None:
+        """``upsert_school`` for many schools, in two statements (each an ``executemany``):
+        a first sync of a large district registers thousands."""
+        if not records:
+            return
+        new = [
+            {
+                "id": new_school_id(),
+                "district_id": district_id,
+                "source_id": record.source_id,
+                "name": record.name,
+                "state": SyncState.NEVER_SYNCED.value,
+                "consecutive_failures": 0,
+                "last_error": "",
+                "roster_version": 0,
+            }
+            for record in records
+        ]
+        insert = upsert_insert(self._conn, schools)
+        self._conn.execute(
+            insert.on_conflict_do_nothing(index_elements=["district_id", "source_id"]), new
+        )
+        names = [
+            {"b_district_id": district_id, "b_source_id": r.source_id, "b_name": r.name}
+            for r in records
+        ]
+        self._conn.execute(_RENAME, names)
+
     def save_status(self, school_id: str, status: SchoolStatus) -> None:
         stmt = update(schools).where(schools.c.id == school_id).values(status_columns(status))
         if self._conn.execute(stmt).rowcount == 0:
@@ -251,3 +279,15 @@ def school_from_row(row: Mapping[Any, Any]) -> SchoolRow:
     """A ``SchoolRow`` from a row holding the ``schools`` columns (for other repositories'
     queries that read schools along with their own tables)."""
     return _school_from_row(row)
+
+
+# A school renamed in the source (``upsert_schools``): only where the name differs.
+_RENAME = (
+    update(schools)
+    .where(
+        schools.c.district_id == bindparam("b_district_id"),
+        schools.c.source_id == bindparam("b_source_id"),
+        schools.c.name != bindparam("b_name"),
+    )
+    .values(name=bindparam("b_name"))
+)

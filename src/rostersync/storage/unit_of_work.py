@@ -220,6 +220,9 @@ class SqlUnitOfWork:
         """Create the school on first sight (never_synced); keep its name current."""
         return self._open.districts.upsert_school(district_id, record)
 
+    def upsert_schools(self, district_id: str, records: Sequence[SchoolRecord]) -> None:
+        self._open.districts.upsert_schools(district_id, records)
+
     def save_status(self, school_id: str, status: SchoolStatus) -> None:
         self._open.districts.save_status(school_id, status)
 
