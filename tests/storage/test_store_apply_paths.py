@@ -19,12 +19,20 @@ from sqlalchemy import event, select
 from rostersync.domain.changes import diff
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
-from rostersync.storage import SqlStore, roster_copy
+from rostersync.storage import SqlStore, roster_copy, roster_repo
 from rostersync.storage.tables import accounts, classes, contact_links, memberships, school_links
 from tests.storage.test_store_roster import account_row, load, roster, student
 
 MakeSchool = Callable[..., SchoolRow]
 SCHOOL_TABLES = (school_links, classes, memberships, contact_links)
+
+
+@pytest.fixture(autouse=True)
+def fresh_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rosters of a few rows stand for large ones here: the store asks which tables are
+    empty (and writes plain INSERTs into those) whatever the number of rows; the last test
+    checks the threshold itself."""
+    monkeypatch.setattr(roster_repo, "FRESH_MIN_ROWS", 0)
 
 
 @contextmanager
@@ -308,3 +316,35 @@ def test_awkward_values_come_back_exactly_from_a_first_load_and_an_update(
     assert rows_of(store, school) == expected_rows(second)
     assert stored_accounts(store) == expected_accounts(second)
     assert load(store, school) == second
+
+
+def test_only_large_inserts_ask_which_tables_are_empty(
+    store: SqlStore, make_school: MakeSchool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(roster_repo, "FRESH_MIN_ROWS", 12)  # full_roster inserts 10 rows
+    fresh, big, held = make_school("sA"), make_school("sB", district_id="d2"), make_school("sC")
+    asked: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if "SELECT EXISTS" in statement:
+            asked.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", record)
+    try:
+        with inserts(store) as small:  # a first load of 10 rows: upserts, nothing asked
+            apply(store, fresh, full_roster(fresh))
+        assert asked == [] and all("ON CONFLICT" in s for s in small)
+        two = (Account("x1", ("student",)), "student"), (Account("x2", ("student",)), "student")
+        with inserts(store) as large:  # 12 rows: asked once, plain INSERTs where empty
+            apply(store, big, full_roster(big, *two))
+        assert len(asked) == 1
+        assert [s for s in large if "ON CONFLICT" in s] == large[:1]
+        apply(store, held, full_roster(held, *two))
+        with inserts(store) as update:  # a small change to a school with rows
+            apply(store, held, full_roster(held, (student("amy", first="Ann"), "student")))
+        assert len(asked) == 2 and all("ON CONFLICT" in s for s in update)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", record)
+    assert load(store, fresh) == full_roster(fresh)
+    assert load(store, big) == full_roster(big, *two)
+    assert load(store, held) == full_roster(held, (student("amy", first="Ann"), "student"))

@@ -69,6 +69,13 @@ class RosterPlan:
         return sorted({account_id for account_id, _ in self.links_removed})
 
 
+def school_inserts(plan: RosterPlan) -> int:
+    """How many rows the plan inserts into the tables keyed by school (links, classes,
+    memberships, contact links)."""
+    links = sum(map(len, plan.links_by_role.values()))
+    return links + len(plan.classes_put) + len(plan.memberships_added) + len(plan.contact_links_put)
+
+
 def plan_changes(change_set: ChangeSet) -> RosterPlan:
     """Resolve each key's final operation and sort the keys into write groups."""
     links: dict[tuple[str, str], bool] = {}

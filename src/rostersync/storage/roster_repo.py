@@ -45,7 +45,13 @@ from rostersync.service.ports import Checkpoint
 from rostersync.storage.districts_repo import STATUS_COLUMNS, status_columns
 from rostersync.storage.engine import set_cache
 from rostersync.storage.roster_copy import CopyWrite, by_copy
-from rostersync.storage.roster_plan import RosterPlan, plan_changes, plan_fresh, plan_roster
+from rostersync.storage.roster_plan import (
+    RosterPlan,
+    plan_changes,
+    plan_fresh,
+    plan_roster,
+    school_inserts,
+)
 from rostersync.storage.roster_sql import (
     SCHOOL_TABLES,
     Write,
@@ -245,7 +251,10 @@ class RosterRepo:
 
     def _write(self, school: SchoolRow, plan: RosterPlan, checkpoint: Checkpoint | None) -> None:
         key = (school.id, school.district_id)
-        built = roster_writes(plan, key, self._now(), self._engine(), self._fresh(school.id))
+        # Plain INSERTs (and COPY straight into the table on PostgreSQL) pay only for many
+        # rows; for a few, the upserts cost as much as asking which tables are empty.
+        fresh = self._fresh(school.id) if school_inserts(plan) >= FRESH_MIN_ROWS else frozenset()
+        built = roster_writes(plan, key, self._now(), self._engine(), fresh)
         non_empty = [w for w in built if w.rows]
         pg = self._engine() == "postgresql"
         writes: list[Write | CopyWrite] = by_copy(non_empty) if pg else [*non_empty]
@@ -287,7 +296,8 @@ class RosterRepo:
         return now if processor is None else processor(now)
 
     def _fresh(self, school_id: str) -> frozenset[str]:
-        """The roster tables holding no row of the school yet (first load: all four).
+        """The roster tables holding no row of the school yet (first load: all four), one
+        round trip.
 
         Read in the apply's transaction, after the district lock every apply takes, so no
         other writer adds rows of the school before the plain INSERTs run."""
@@ -313,6 +323,11 @@ def _collector_paused() -> Iterator[None]:
     finally:
         gc.enable()
 
+
+# From how many rows inserted into a school's tables a write asks which of them are empty
+# (``RosterRepo._fresh``); below, every INSERT goes as an upsert. A resync touches most
+# schools with a few rows each, and the question cost a round trip per school.
+FRESH_MIN_ROWS = 500
 
 # Built once: each statement's cache key is then memoized, not walked again per school.
 _TOTAL = select(districts.c.roster_total).where(
