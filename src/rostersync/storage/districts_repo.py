@@ -128,16 +128,7 @@ class DistrictsRepo:
         return None if by_source is None else _school_from_row(by_source._mapping)
 
     def upsert_school(self, district_id: str, record: SchoolRecord) -> SchoolRow:
-        insert = upsert_insert(self._conn, schools).values(
-            id=new_school_id(),
-            district_id=district_id,
-            source_id=record.source_id,
-            name=record.name,
-            state=SyncState.NEVER_SYNCED.value,
-            consecutive_failures=0,
-            last_error="",
-            roster_version=0,
-        )
+        insert = upsert_insert(self._conn, schools).values(_new_school(district_id, record))
         self._conn.execute(
             insert.on_conflict_do_nothing(index_elements=["district_id", "source_id"])
         )
@@ -152,19 +143,7 @@ class DistrictsRepo:
         a first sync of a large district registers thousands."""
         if not records:
             return
-        new = [
-            {
-                "id": new_school_id(),
-                "district_id": district_id,
-                "source_id": record.source_id,
-                "name": record.name,
-                "state": SyncState.NEVER_SYNCED.value,
-                "consecutive_failures": 0,
-                "last_error": "",
-                "roster_version": 0,
-            }
-            for record in records
-        ]
+        new = [_new_school(district_id, record) for record in records]
         insert = upsert_insert(self._conn, schools)
         self._conn.execute(
             insert.on_conflict_do_nothing(index_elements=["district_id", "source_id"]), new
@@ -279,6 +258,20 @@ def school_from_row(row: Mapping[Any, Any]) -> SchoolRow:
     """A ``SchoolRow`` from a row holding the ``schools`` columns (for other repositories'
     queries that read schools along with their own tables)."""
     return _school_from_row(row)
+
+
+def _new_school(district_id: str, record: SchoolRecord) -> dict[str, Any]:
+    """The row of a school seen for the first time: a new id, never synced."""
+    return {
+        "id": new_school_id(),
+        "district_id": district_id,
+        "source_id": record.source_id,
+        "name": record.name,
+        "state": SyncState.NEVER_SYNCED.value,
+        "consecutive_failures": 0,
+        "last_error": "",
+        "roster_version": 0,
+    }
 
 
 # A school renamed in the source (``upsert_schools``): only where the name differs.
