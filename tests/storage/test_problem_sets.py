@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Connection, Table, event, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select
 
 from rostersync.domain.records import RowProblem, SchoolRecord, Severity
 from rostersync.service.model import RunRecord, SchoolRow
@@ -20,6 +20,7 @@ from rostersync.storage.codec import problem_rows, split_problems
 from rostersync.storage.migrate import alembic_config
 from rostersync.storage.tables import problem_sets, run_problems, sync_runs
 from tests.storage.conftest import _district
+from tests.storage.recording import statements
 from tests.storage.test_store_runs import run_record
 
 
@@ -153,26 +154,21 @@ def test_a_transaction_asks_once_whether_a_set_is_stored(
     schools = [make_school(f"s{i}") for i in range(6)]
     shared = district_wide(4)
     runs = [run_record(s, f"r{i}", problems=shared + own(s, 1)) for i, s in enumerate(schools)]
-    asked: list[str] = []
 
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        if "FROM problem_sets" in statement:
-            asked.append(statement)
+    def asked() -> int:
+        return sum("FROM problem_sets" in s for s in sent)
 
-    event.listen(store.engine, "before_cursor_execute", seen)
-    try:
+    with statements(store) as sent:
         add_runs(store, *runs[:3])  # one transaction: asked once
-        assert len(asked) == 1
+        assert asked() == 1
         add_runs(store, *runs[3:])  # the next one asks again
-        assert len(asked) == 2
+        assert asked() == 2
         with store.unit_of_work() as uow:  # and after a rollback, writes the set again
             uow.add_run(run_record(schools[0], "lost", 9, problems=district_wide(2, "n")))
             uow.rollback()
             uow.add_run(run_record(schools[0], "kept", 9, problems=district_wide(2, "n")))
             uow.commit()
-        assert len(asked) == 4
-    finally:
-        event.remove(store.engine, "before_cursor_execute", seen)
+        assert asked() == 4
     with store.unit_of_work() as uow:
         assert [uow.get_run(r.id) for r in runs] == runs
         assert uow.get_run("lost") is None

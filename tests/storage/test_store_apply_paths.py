@@ -14,13 +14,14 @@ from dataclasses import astuple
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from rostersync.domain.changes import diff
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
 from rostersync.storage import SqlStore, roster_copy, roster_repo
 from rostersync.storage.tables import accounts, classes, contact_links, memberships, school_links
+from tests.storage.recording import statements
 from tests.storage.test_store_roster import account_row, load, roster, student
 
 MakeSchool = Callable[..., SchoolRow]
@@ -37,18 +38,11 @@ def fresh_at_any_size(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @contextmanager
 def inserts(store: SqlStore) -> Iterator[list[str]]:
-    """The INSERT statements the store runs inside the block."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT"):
-            seen.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(store.engine, "before_cursor_execute", record)
+    """The INSERT statements the store runs inside the block (listed when it ends)."""
+    found: list[str] = []
+    with statements(store) as sent:
+        yield found
+    found.extend(s for s in sent if s.lstrip().upper().startswith("INSERT"))
 
 
 @pytest.fixture(params=["arrays", "stage"])
@@ -323,28 +317,23 @@ def test_only_large_inserts_ask_which_tables_are_empty(
 ) -> None:
     monkeypatch.setattr(roster_repo, "FRESH_MIN_ROWS", 12)  # full_roster inserts 10 rows
     fresh, big, held = make_school("sA"), make_school("sB", district_id="d2"), make_school("sC")
-    asked: list[str] = []
 
-    def record(conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
-        if "SELECT EXISTS" in statement:
-            asked.append(statement)
+    def asked() -> int:
+        return sum("SELECT EXISTS" in s for s in sent)
 
-    event.listen(store.engine, "before_cursor_execute", record)
-    try:
+    with statements(store) as sent:
         with inserts(store) as small:  # a first load of 10 rows: upserts, nothing asked
             apply(store, fresh, full_roster(fresh))
-        assert asked == [] and all("ON CONFLICT" in s for s in small)
+        assert asked() == 0 and all("ON CONFLICT" in s for s in small)
         two = (Account("x1", ("student",)), "student"), (Account("x2", ("student",)), "student")
         with inserts(store) as large:  # 12 rows: asked once, plain INSERTs where empty
             apply(store, big, full_roster(big, *two))
-        assert len(asked) == 1
+        assert asked() == 1
         assert [s for s in large if "ON CONFLICT" in s] == large[:1]
         apply(store, held, full_roster(held, *two))
         with inserts(store) as update:  # a small change to a school with rows
             apply(store, held, full_roster(held, (student("amy", first="Ann"), "student")))
-        assert len(asked) == 2 and all("ON CONFLICT" in s for s in update)
-    finally:
-        event.remove(store.engine, "before_cursor_execute", record)
+        assert asked() == 2 and all("ON CONFLICT" in s for s in update)
     assert load(store, fresh) == full_roster(fresh)
     assert load(store, big) == full_roster(big, *two)
     assert load(store, held) == full_roster(held, (student("amy", first="Ann"), "student"))

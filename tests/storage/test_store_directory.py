@@ -9,7 +9,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.exc import StatementError
 
 from rostersync.domain.policy import HoldKind, Policy
@@ -18,6 +17,7 @@ from rostersync.domain.state import SchoolStatus, SyncState
 from rostersync.service.model import DistrictConfig, Plan, SchoolRow
 from rostersync.storage import SqlStore
 from rostersync.storage.errors import AlreadyExistsError, NotFoundError
+from tests.storage.recording import statements
 
 T0 = datetime(2024, 9, 2, 7, 30, tzinfo=UTC)
 
@@ -108,20 +108,11 @@ def test_schools_are_registered_in_bulk_as_one_at_a_time_would(store: SqlStore) 
         uow.commit()
     records = [SchoolRecord(f"s-new{i}", f"New {i}") for i in range(5)]
     records += [SchoolRecord("s-oak", "Oak Hill"), SchoolRecord("s-elm", "Elm")]
-    statements: list[str] = []
-
-    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
-        statements.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", seen)
-    try:
-        with store.unit_of_work() as uow:
-            uow.upsert_schools("d1", records)
-            uow.upsert_schools("d1", [])
-            uow.commit()
-    finally:
-        event.remove(store.engine, "before_cursor_execute", seen)
-    assert sum(s.lstrip().upper().startswith(("INSERT", "UPDATE")) for s in statements) == 2
+    with statements(store) as sent, store.unit_of_work() as uow:
+        uow.upsert_schools("d1", records)
+        uow.upsert_schools("d1", [])
+        uow.commit()
+    assert sum(s.lstrip().upper().startswith(("INSERT", "UPDATE")) for s in sent) == 2
     with store.unit_of_work() as uow:
         found = {s.source_id: s for s in uow.list_schools("d1")}
     assert sorted(found) == sorted(r.source_id for r in records)

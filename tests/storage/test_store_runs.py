@@ -7,8 +7,6 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event
-
 from rostersync.domain.changes import Change, ChangeSet, Op
 from rostersync.domain.policy import Finding, HoldKind
 from rostersync.domain.records import RowProblem, Severity
@@ -16,6 +14,7 @@ from rostersync.domain.roster import Account, ClassInfo, LinkInfo
 from rostersync.domain.state import Outcome
 from rostersync.service.model import RunRecord, SchoolRow
 from rostersync.storage import SqlStore
+from tests.storage.recording import statements
 
 T0 = datetime(2024, 9, 2, 7, 30, tzinfo=UTC)
 
@@ -145,21 +144,12 @@ def test_a_runs_own_problems_come_back_exactly_and_go_in_one_statement(
         for i, t in enumerate(AWKWARD_TEXT)
     )
     run = run_record(school, "r1", problems=own)
-    statements: list[str] = []
-
-    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(store.engine, "before_cursor_execute", seen)
-    try:
-        with store.unit_of_work() as uow:
-            uow.add_run(run)
-            uow.commit()
-    finally:
-        event.remove(store.engine, "before_cursor_execute", seen)
+    with statements(store) as sent, store.unit_of_work() as uow:
+        uow.add_run(run)
+        uow.commit()
     with store.unit_of_work() as uow:
         assert uow.get_run("r1") == run
-    inserts = [s for s in statements if "INSERT INTO run_problems" in s]
+    inserts = [s for s in sent if "INSERT INTO run_problems" in s]
     if store.engine.dialect.name == "postgresql":
         assert len(inserts) == 1 and "jsonb_array_elements" in inserts[0]
     else:
