@@ -47,14 +47,23 @@ class WriteCounter:
 
     def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
         verb = statement.lstrip().split(" ", 1)[0].upper()
-        if verb not in ("INSERT", "UPDATE", "DELETE"):
+        if verb not in ("INSERT", "UPDATE", "DELETE", "WITH"):
             return
         lowered = statement.lower()
         if any(
             f" {t} " in lowered or f" {t}(" in lowered or f'"{t}"' in lowered for t in ROSTER_TABLES
         ):
-            self.rows += max(cursor.rowcount, 0)
+            self.rows += self._changed(cursor) if verb == "WITH" else max(cursor.rowcount, 0)
             self.statements.append(statement)
+
+    @staticmethod
+    def _changed(cursor) -> int:
+        """A PostgreSQL joint write (``roster_sql.JointWrite``) answers one row: how many
+        rows each of its parts changed. Read from the server's answer as it arrived
+        (psycopg's ``pgresult``), without taking the row from the store's own read."""
+        result = cursor.pgresult
+        assert result is not None and result.ntuples == 1, "a joint write answers one row"
+        return sum(int(result.get_value(0, i)) for i in range(result.nfields))
 
 
 @dataclass

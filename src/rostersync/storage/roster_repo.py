@@ -54,7 +54,9 @@ from rostersync.storage.roster_plan import (
 )
 from rostersync.storage.roster_sql import (
     SCHOOL_TABLES,
+    JointWrite,
     Write,
+    joined,
     roster_writes,
     sql,
     sqlite_batches,
@@ -257,26 +259,31 @@ class RosterRepo:
         built = roster_writes(plan, key, self._now(), self._engine(), fresh)
         non_empty = [w for w in built if w.rows]
         pg = self._engine() == "postgresql"
-        writes: list[Write | CopyWrite] = by_copy(non_empty) if pg else [*non_empty]
+        writes: list[Write | CopyWrite | JointWrite]
+        writes = joined(by_copy(non_empty)) if pg else [*non_empty]
         half = (len(writes) + 1) // 2
         for number, write in enumerate(writes, start=1):
-            count = self._run(write)
-            self.written[write.table] = self.written.get(write.table, 0) + count
+            for table, count in self._run(write):
+                self.written[table] = self.written.get(table, 0) + count
             if checkpoint is not None and number == half:
                 checkpoint("mid_apply")
 
-    def _run(self, write: Write | CopyWrite) -> int:
-        """Send one write; the rows it inserted, updated or deleted."""
+    def _run(self, write: Write | CopyWrite | JointWrite) -> list[tuple[str, int]]:
+        """Send one write; the rows it inserted, updated or deleted, by table."""
         if isinstance(write, CopyWrite):
-            return write.run(self._conn)
+            return [(write.table, write.run(self._conn))]
         # Driver-level SQL, but through SQLAlchemy (no per-row cost there) so the
         # transaction and the cursor events (write counters in tests) still hold.
+        if isinstance(write, JointWrite):
+            counts = self._conn.exec_driver_sql(write.sql, write.params()).one()
+            return [(w.table, int(n)) for w, n in zip(write.writes, counts, strict=True)]
         if self._engine() != "sqlite":
-            return self._conn.exec_driver_sql(write.sql, (write.json_rows(),)).rowcount
+            rows = self._conn.exec_driver_sql(write.sql, (write.json_rows(),)).rowcount
+            return [(write.table, rows)]
         count = 0
         for text, params in sqlite_batches(write, self._max_variables()):
             count += self._conn.exec_driver_sql(text, params).rowcount
-        return count
+        return [(write.table, count)]
 
     def _max_variables(self) -> int:
         """How many values one SQLite statement may bind (32,766 since SQLite 3.32)."""

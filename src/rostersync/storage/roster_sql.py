@@ -22,19 +22,20 @@ role's source ids as a JSON array and joins it to the accounts (``_LINKS_BY_ROLE
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from itertools import chain, repeat
 from operator import add, attrgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from rostersync.domain.roster import ClassInfo
 from rostersync.storage.roster_plan import RosterPlan
 from rostersync.storage.statements import multi_row_values
 
 Row = tuple[Any, ...]
+T = TypeVar("T")
 
 # The tables whose keys start with the school id: an INSERT into one that holds no row of
 # the school cannot conflict, so it needs no ON CONFLICT clause.
@@ -319,6 +320,59 @@ class Write:
         """The rows as one JSON array, the one parameter of the PostgreSQL statement (text,
         every character as itself)."""
         return json.dumps(self.rows, ensure_ascii=False, default=_json_value)
+
+
+# PostgreSQL: the JSON writes that no other write of an apply depends on (none reads the
+# accounts' ids or links they make) go together as one statement, each a ``WITH`` part.
+# They change rows no other part of the statement touches: the plan gives each key one final
+# operation, so a class put is never the one archived, nor a membership or contact link
+# added the one removed, and the accounts updated are not those linked. (``WITH`` parts see
+# one snapshot, and PostgreSQL refuses to change a row twice in one statement.)
+_JOINT = frozenset(
+    {
+        "update_accounts",
+        "insert_classes",
+        "archive_classes",
+        "insert_memberships",
+        "delete_memberships",
+        "insert_contact_links",
+        "delete_contact_links",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JointWrite:
+    """PostgreSQL JSON writes sent as one statement (``joined``): one round trip instead of
+    one each; the rows each part changed are counted by its ``RETURNING``."""
+
+    writes: tuple[Write, ...]
+
+    @property
+    def sql(self) -> str:
+        """The statement: the parts' own texts (this module's), named ``w0``, ``w1``...;
+        no value is ever part of it (each part's rows are its parameter)."""
+        parts = ", ".join(f"w{i} AS ({w.sql} RETURNING 1)" for i, w in enumerate(self.writes))
+        counts = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(self.writes)))  # noqa: S608
+        return f"WITH {parts} SELECT {counts}"
+
+    def params(self) -> tuple[str, ...]:
+        return tuple(write.json_rows() for write in self.writes)
+
+
+def joined(writes: Sequence[T]) -> list[T | JointWrite]:
+    """The PostgreSQL writes of an apply with its independent JSON writes (``_JOINT``, two or
+    more) as one ``JointWrite``, where the first of them was; the others as they were."""
+    joint = tuple(w for w in writes if isinstance(w, Write) and w.name in _JOINT)
+    if len(joint) < 2:
+        return list(writes)
+    out: list[T | JointWrite] = []
+    for write in writes:
+        if not (isinstance(write, Write) and write.name in _JOINT):
+            out.append(write)
+        elif write is joint[0]:
+            out.append(JointWrite(joint))
+    return out
 
 
 def _json_value(value: object) -> str:
