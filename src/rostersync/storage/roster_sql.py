@@ -8,7 +8,8 @@ upsert syntax (``ON CONFLICT ... DO UPDATE ... WHERE``) and the ``TRUE``/``FALSE
 so one text serves both, with ``?`` turned into ``%s`` for psycopg. On PostgreSQL each
 write is one statement instead, taking all its rows as one JSON array (``_BY_JSON``), and
 the INSERTs go by COPY when that is cheaper (``roster_copy.by_copy``: a first load, and any
-large INSERT).
+large INSERT); the writes that need nothing another write does go together as one
+statement (``JointWrite``).
 
 Updates carry a ``WHERE`` that skips rows already holding the new values, so the rowcount
 is the number of rows that really changed (a re-applied change set writes nothing).
