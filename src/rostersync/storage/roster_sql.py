@@ -216,7 +216,7 @@ _BY_JSON: dict[str, str] = {
         " WHERE school_links.school_id = v->>0 AND school_links.role = v->>1"
         " AND a.district_id = v->>2 AND a.source_id = v->>3 AND school_links.account_id = a.id"
     ),
-    # The time comes as ISO 8601 text (``Write.params``), UTC.
+    # The time comes as ISO 8601 text (``Write.json_rows``), UTC.
     "deactivate_accounts": (
         "UPDATE accounts SET active = FALSE, deactivated_at = (v->>0)::timestamptz"
         " FROM jsonb_array_elements(?::jsonb) AS v"

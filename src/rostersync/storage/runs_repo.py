@@ -85,15 +85,13 @@ class RunsRepo:
         """The run's own problems, in order: on PostgreSQL one statement taking them as a
         JSON array (a multi-row INSERT rendered for each run cost the client about 1 ms a
         school in a resync), elsewhere an ``executemany``."""
+        rows = problem_rows(run_id, own)
         if self._conn.dialect.name != "postgresql":
-            self._conn.execute(insert(run_problems), problem_rows(run_id, own))
+            self._conn.execute(insert(run_problems), rows)
             return
-        rows = [
-            (seq, p.severity.value, p.entity, p.source_id, p.code, p.message, p.school_id)
-            for seq, p in enumerate(own)
-        ]
+        values = [[row["seq"], *(row[name] for name in _PROBLEM_COLUMNS)] for row in rows]
         self._conn.exec_driver_sql(
-            _PROBLEMS_BY_JSON, (run_id, json.dumps(rows, ensure_ascii=False))
+            _PROBLEMS_BY_JSON, (run_id, json.dumps(values, ensure_ascii=False))
         )
 
     def get_run(self, run_id: str) -> RunRecord | None:
