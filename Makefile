@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint typecheck importlint unit clean campaign bench bench-pg bench-scale bench-web
+.PHONY: venv compile demo test lint typecheck importlint unit clean campaign bench bench-pg bench-scale bench-web
 
 venv: $(STAMP)
 
@@ -14,7 +14,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# The hot modules compiled with mypyc (src/rostersync/compiled.py; docs/performance.md
+# item 59): built unless the build matches the sources. Plain Python runs without it.
+compile: $(STAMP)
+	$(BIN)/python -m rostersync.compiled_build ensure
+
+demo: compile
 	$(BIN)/python -m rostersync.demo
 
 lint: $(STAMP)
@@ -27,8 +32,8 @@ typecheck: $(STAMP)
 importlint: $(STAMP)
 	$(BIN)/lint-imports
 
-test: lint typecheck importlint
-	$(BIN)/python -m pytest -q
+test: lint typecheck importlint compile
+	ROSTERSYNC_REQUIRE_COMPILED=1 $(BIN)/python -m pytest -q
 
 # Districts per minute with 1, 2 and 4 worker processes (PostgreSQL and Redis on this
 # machine). A benchmark, not a test; figures in docs/deploy.md.
@@ -37,12 +42,12 @@ bench-scale: $(STAMP)
 
 # The district-scale benchmark (not part of `make test`): STUDENTS=1000000 by default.
 STUDENTS ?= 1000000
-bench: $(STAMP)
+bench: compile
 	$(BIN)/python -m rostersync.bench --students $(STUDENTS) --json .bench/results.json --markdown .bench/results.md
 
 # The same on PostgreSQL (a server URL; the database rostersync_bench is recreated there).
 BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
-bench-pg: $(STAMP)
+bench-pg: compile
 	$(BIN)/python -m rostersync.bench --students $(STUDENTS) --postgresql $(BENCH_PG_URL) --json .bench/results-pg.json --markdown .bench/results-pg.md
 
 # The dashboard and API under load while syncs run (not part of `make test`); docs/load.md.

@@ -13,6 +13,12 @@ databases. When it cannot be reached the PostgreSQL variants are skipped, except
 from __future__ import annotations
 
 import os
+
+# The suite runs the plain Python modules, so a test may wrap any function; the compiled
+# build (``rostersync.compiled``) is tested by tests/perf/test_compiled.py. Set before
+# rostersync is first imported; ROSTERSYNC_PURE_PYTHON=0 runs the suite on the build.
+os.environ.setdefault("ROSTERSYNC_PURE_PYTHON", "1")
+
 import secrets
 import shutil
 from collections.abc import Callable, Iterator

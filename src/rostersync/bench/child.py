@@ -23,6 +23,7 @@ from typing import Any
 import msgspec
 import xxhash
 
+from rostersync.compiled import COMPILED, compiled_in_use
 from rostersync.service import districts
 from rostersync.service import fetch as fetch_module
 from rostersync.service import partial as partial_module
@@ -128,6 +129,8 @@ def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
         "staged_sections": result.staged_sections,
         "skipped_section_pages": result.skipped_section_pages,
         "partial_schools": result.partial,
+        # The modules of ``rostersync.compiled`` this run imported compiled (all or none).
+        "compiled": len(compiled_in_use()) == len(COMPILED),
     }
 
 

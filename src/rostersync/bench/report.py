@@ -60,12 +60,22 @@ def _line(ok: bool, text: str) -> str:
     return f"- {'met' if ok else 'MISSED'}: {text}"
 
 
+def _code(results: dict[str, Any]) -> str:
+    """Whether the syncs ran the compiled modules (``rostersync.compiled``)."""
+    runs = [f.get("compiled") for mode, f in results.items() if mode != "floor"]
+    if runs and all(runs):
+        return "Hot modules: compiled (mypyc)."
+    if not any(runs):
+        return "Hot modules: plain Python (not compiled: `make compile`)."
+    return "Hot modules: compiled in some runs only."
+
+
 def markdown(students: int, results: dict[str, Any], store: str = "SQLite") -> str:
     """The summary table, the target checks and the machine."""
     lines = [
         f"## Benchmark: {students:,} students",
         "",
-        f"Machine: {machine()}. Store: {store}.",
+        f"Machine: {machine()}. Store: {store}. {_code(results)}",
         "",
         "| mode | CPU s | wall s | peak RSS MiB | requests | records | roster rows written |",
         "|---|---:|---:|---:|---:|---:|---:|",

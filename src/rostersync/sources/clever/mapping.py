@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 import msgspec
+from typing_extensions import Buffer
 
 from rostersync.domain.records import (
     RELATIONSHIP_TYPES,
@@ -164,7 +165,7 @@ def _missing_id(entity: str, out: list[RowProblem], school_id: str = "") -> None
     )
 
 
-def convert_school(raw: bytes, out: list[RowProblem]) -> SchoolRecord | None:
+def convert_school(raw: Buffer, out: list[RowProblem]) -> SchoolRecord | None:
     school = _SCHOOL.decode(raw).data or wire.School()
     if not school.id:
         _missing_id("school", out)
@@ -187,11 +188,11 @@ def convert_school(raw: bytes, out: list[RowProblem]) -> SchoolRecord | None:
     )
 
 
-def convert_user(raw: bytes, out: list[RowProblem]) -> UserRecord | None:
+def convert_user(raw: Buffer, out: list[RowProblem]) -> UserRecord | None:
     return _convert_user(raw, out, True)
 
 
-def _convert_user(raw: bytes, out: list[RowProblem], maybe_nul: bool) -> UserRecord | None:
+def _convert_user(raw: Buffer, out: list[RowProblem], maybe_nul: bool) -> UserRecord | None:
     user = _USER.decode(raw).data or _NO_USER
     roles = user.roles or _NO_ROLES
     user_id = user.id
@@ -294,7 +295,7 @@ def _user_problems(
         )
 
 
-def convert_user_item(raw: bytes, out: list[RowProblem]) -> RawItem | None:
+def convert_user_item(raw: Buffer, out: list[RowProblem]) -> RawItem | None:
     """A user with only its id read (the JSON is still checked whole): most users of a
     resync are the items the last fetch had, and need nothing more. An item without an id
     is mapped in full, to report it as ``convert_user`` does."""
@@ -305,7 +306,7 @@ def convert_user_item(raw: bytes, out: list[RowProblem]) -> RawItem | None:
     return RawItem(item.id, bytes(raw))
 
 
-def convert_user_mapped(raw: bytes, out: list[RowProblem]) -> RawItem | None:
+def convert_user_mapped(raw: Buffer, out: list[RowProblem]) -> RawItem | None:
     """``convert_user_item`` with the user mapped too (``RawItem.mapped``: its record and
     own problems, as ``convert_user`` finds them), in one decode. An item that does not
     map for its shape is left unmapped, exactly as ``convert_user_item`` leaves it: its
@@ -313,13 +314,13 @@ def convert_user_mapped(raw: bytes, out: list[RowProblem]) -> RawItem | None:
     return _mapped(raw, out, True)
 
 
-def convert_user_mapped_clean(raw: bytes, out: list[RowProblem]) -> RawItem | None:
+def convert_user_mapped_clean(raw: Buffer, out: list[RowProblem]) -> RawItem | None:
     """``convert_user_mapped`` for an item known to hold no escaped NUL (``stream.RawPage``
     searched its chunk once): the item's own search is left out."""
     return _mapped(raw, out, False)
 
 
-def _mapped(raw: bytes, out: list[RowProblem], maybe_nul: bool) -> RawItem | None:
+def _mapped(raw: Buffer, out: list[RowProblem], maybe_nul: bool) -> RawItem | None:
     own: list[RowProblem] = []
     try:
         user = _convert_user(raw, own, maybe_nul)
@@ -419,16 +420,16 @@ def _contact(contact: wire.Contact | None) -> ContactInfo | None:
     return _new(ContactInfo, values)
 
 
-def convert_section(raw: bytes, out: list[RowProblem]) -> SectionRecord | None:
+def convert_section(raw: Buffer, out: list[RowProblem]) -> SectionRecord | None:
     return _convert_section(raw, out, True)
 
 
-def convert_section_clean(raw: bytes, out: list[RowProblem]) -> SectionRecord | None:
+def convert_section_clean(raw: Buffer, out: list[RowProblem]) -> SectionRecord | None:
     """``convert_section`` for an item known to hold no escaped NUL."""
     return _convert_section(raw, out, False)
 
 
-def _convert_section(raw: bytes, out: list[RowProblem], maybe_nul: bool) -> SectionRecord | None:
+def _convert_section(raw: Buffer, out: list[RowProblem], maybe_nul: bool) -> SectionRecord | None:
     section = _SECTION.decode(raw).data or _NO_SECTION
     if maybe_nul and NUL_ESCAPE in bytes(raw):
         section = _without_nul(section)
@@ -469,7 +470,7 @@ def _convert_section(raw: bytes, out: list[RowProblem], maybe_nul: bool) -> Sect
     )
 
 
-def convert_term(raw: bytes, out: list[RowProblem]) -> TermRecord | None:
+def convert_term(raw: Buffer, out: list[RowProblem]) -> TermRecord | None:
     term = _TERM.decode(raw).data or wire.Term()
     if not term.id:
         _missing_id("term", out)
@@ -482,7 +483,7 @@ def convert_term(raw: bytes, out: list[RowProblem]) -> TermRecord | None:
     )
 
 
-def convert_course(raw: bytes, out: list[RowProblem]) -> CourseRecord | None:
+def convert_course(raw: Buffer, out: list[RowProblem]) -> CourseRecord | None:
     course = _COURSE.decode(raw).data or wire.Course()
     if not course.id:
         _missing_id("course", out)

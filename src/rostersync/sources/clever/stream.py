@@ -15,6 +15,7 @@ from typing import Generic, Protocol, TypeVar
 
 import msgspec
 import xxhash
+from typing_extensions import Buffer
 
 from rostersync.domain.records import ChunkKey, PageKey, RowProblem, Severity
 from rostersync.sources.clever.wire import loose_id
@@ -26,7 +27,7 @@ class _Keyed(Protocol):
 
 
 R = TypeVar("R", bound=_Keyed)
-Convert = Callable[[bytes, list[RowProblem]], R | None]
+Convert = Callable[[Buffer, list[RowProblem]], R | None]
 
 
 class _Order:
@@ -200,7 +201,7 @@ class RawChunk(Generic[R]):
         self._page._pass(self._start, self._end, first_id, last_id)
 
 
-def _unread(raw: bytes) -> str:
+def _unread(raw: Buffer) -> str:
     """For a page that is only read whole: no key, no chunk to pass over."""
     return ""
 
@@ -219,7 +220,7 @@ def _key(items: list[msgspec.Raw], identify: Callable[[bytes], str], after: str)
 
 
 def convert_one(
-    raw: bytes, entity: str, convert: Convert[R], problems: list[RowProblem]
+    raw: Buffer, entity: str, convert: Convert[R], problems: list[RowProblem]
 ) -> R | None:
     """``convert(raw)``, or ``None`` with an ``undecodable`` error in ``problems`` (which
     then holds nothing else) when the item is not of the right shape."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+from typing_extensions import Buffer
 
 Str = str | None
 
@@ -190,7 +191,7 @@ class LooseItem(msgspec.Struct):
     data: Any = None
 
 
-def loose_id(raw: bytes) -> str:
+def loose_id(raw: Buffer) -> str:
     """The id of an item that failed to decode, or "" if even that cannot be read."""
     try:
         item = msgspec.json.decode(raw, type=LooseItem)

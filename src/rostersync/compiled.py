@@ -1,0 +1,113 @@
+"""The hot modules compiled to C with mypyc, used only while they match their sources.
+
+A first load of a large district spends about half its CPU time in Python: mapping each
+user, building each school's roster, planning and rendering its rows. ``COMPILED`` names
+the modules where that time goes; ``python -m rostersync.compiled_build`` (``make
+compile``, part of ``make venv``) compiles them in place with mypyc, the compiler of
+mypy (already the project's type checker), and records a digest of each source in
+``_compiled.json``. Python then imports the compiled module instead of the source.
+
+They are the same code: mypyc compiles the typed source as written, and checks the
+declared types of arguments at run time. The build is used only while every compiled
+module's source still has the digest recorded at build time; otherwise (a source edited
+since, a build from another checkout) all of them are imported from source, with a
+warning, so an edit never runs old code. ``ROSTERSYNC_PURE_PYTHON=1`` imports them from
+source too (the test suite's default; ``tests/perf/test_compiled.py`` runs the domain and
+mapping tests on the compiled build). Without mypyc (an install without the ``dev``
+extra) nothing is compiled and everything runs as plain Python, only slower.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.machinery
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+COMPILED = (
+    "rostersync.sources.clever.mapping",
+    "rostersync.sources.clever.stream",
+    "rostersync.domain.roster",
+    "rostersync.domain.partial",
+    "rostersync.storage.roster_plan",
+    "rostersync.storage.roster_sql",
+)
+PURE_ENV = "ROSTERSYNC_PURE_PYTHON"
+_PACKAGE = Path(__file__).resolve().parent
+SRC = _PACKAGE.parent
+MANIFEST = _PACKAGE / "_compiled.json"
+
+log = logging.getLogger(__name__)
+
+
+def source_of(module: str) -> Path:
+    return SRC.joinpath(*module.split(".")).with_suffix(".py")
+
+
+def extensions_of(module: str) -> list[Path]:
+    """The compiled files of ``module`` next to its source (any interpreter's)."""
+    source = source_of(module)
+    return sorted(source.parent.glob(source.stem + ".*.so"))
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def build_is_current() -> bool:
+    """Whether the compiled modules were built from the sources as they are now."""
+    try:
+        recorded = json.loads(MANIFEST.read_text())
+    except (OSError, ValueError):
+        return False
+    if not isinstance(recorded, dict) or set(recorded) != set(COMPILED):
+        return False
+    return all(
+        extensions_of(module) and recorded[module] == digest(source_of(module))
+        for module in COMPILED
+    )
+
+
+def compiled_in_use() -> list[str]:
+    """The modules of ``COMPILED`` imported so far from a compiled file."""
+    return [
+        name
+        for name in COMPILED
+        if isinstance(sys.modules.get(name), ModuleType)
+        and str(getattr(sys.modules[name], "__file__", "")).endswith(".so")
+    ]
+
+
+class _FromSource:
+    """Finds the modules of ``COMPILED`` as source files only (a meta path finder)."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname not in COMPILED or path is None:
+            return None
+        loader = (importlib.machinery.SourceFileLoader, importlib.machinery.SOURCE_SUFFIXES)
+        for entry in path:
+            spec = importlib.machinery.FileFinder(entry, loader).find_spec(fullname)
+            if spec is not None:
+                return spec
+        return None
+
+
+def install() -> None:
+    """Import the modules of ``COMPILED`` from source unless the build is current and
+    ``ROSTERSYNC_PURE_PYTHON`` is not set (called by ``rostersync/__init__``)."""
+    pure = os.environ.get(PURE_ENV, "").strip() not in ("", "0")
+    if not pure and build_is_current():
+        return
+    if not pure and any(extensions_of(module) for module in COMPILED):
+        log.warning(
+            "The compiled modules of rostersync were not built from the sources as they "
+            "are now; running the plain Python ones (slower). Run `make compile`."
+        )
+    sys.meta_path.insert(0, _FromSource())

@@ -1,0 +1,119 @@
+"""The compiled build of the hot modules (``rostersync.compiled``): current when ``make test``
+runs (it builds it first), the domain, mapping and property tests passing on it, the
+benchmark's syncs writing exactly what the plain modules write, and an edited source
+never running old compiled code.
+
+The rest of the suite runs the plain modules (tests/conftest.py). Without
+``ROSTERSYNC_REQUIRE_COMPILED=1`` (set by ``make test``) a missing build skips these tests;
+with it, a missing or stale build fails them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rostersync import compiled
+from rostersync.bench.run import MODES, run_all
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def build() -> None:
+    if compiled.build_is_current():
+        return
+    if os.environ.get("ROSTERSYNC_REQUIRE_COMPILED") == "1":
+        pytest.fail("The compiled modules are missing or older than their sources: `make compile`.")
+    pytest.skip("the compiled modules are not built (`make compile`)")
+
+
+def _python(code: str, **env: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+_IN_USE = (
+    "import importlib\n"
+    "from rostersync import compiled\n"
+    "for name in compiled.COMPILED: importlib.import_module(name)\n"
+    "print(len(compiled.compiled_in_use()))"
+)
+
+
+def test_a_current_build_is_imported_and_the_pure_setting_turns_it_off(build: None) -> None:
+    assert _python(_IN_USE, ROSTERSYNC_PURE_PYTHON="0") == str(len(compiled.COMPILED))
+    assert _python(_IN_USE, ROSTERSYNC_PURE_PYTHON="1") == "0"
+
+
+def test_the_domain_mapping_and_property_tests_pass_on_the_compiled_build(build: None) -> None:
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-p",
+            "tests.perf.compiled_plugin",
+            "tests/unit",
+            "tests/clever",
+            "tests/property",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "ROSTERSYNC_PURE_PYTHON": "0"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert "compiled modules in use: 6 of 6" in done.stdout
+
+
+def test_the_benchmark_syncs_write_the_same_on_the_compiled_build(
+    build: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runs = {}
+    for pure in ("1", "0"):
+        monkeypatch.setenv("ROSTERSYNC_PURE_PYTHON", pure)
+        runs[pure] = run_all(1_500, tmp_path / f"pure-{pure}")
+    for mode in MODES[1:]:
+        plain, fast = runs["1"][mode], runs["0"][mode]
+        assert plain["compiled"] is False and fast["compiled"] is True
+        for key in ("rows_written", "outcomes", "requests", "staged_users", "partial_schools"):
+            assert plain[key] == fast[key], (mode, key)
+
+
+def test_an_edited_source_runs_as_plain_python(build: None, tmp_path: Path) -> None:
+    """A copy of the package with the build, one compiled module's source edited: every
+    compiled module comes from source, with a warning."""
+    copy = tmp_path / "src"
+    shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    for shared in (ROOT / "src").glob("*__mypyc.*.so"):
+        shutil.copy(shared, copy)
+    manifest = json.loads(compiled.MANIFEST.read_text())
+    assert set(manifest) == set(compiled.COMPILED)
+    edited = copy / "rostersync" / "domain" / "roster.py"
+    edited.write_text(edited.read_text() + "\n# edited\n")
+    code = _IN_USE.replace("import importlib\n", "import importlib, sys\n")
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "ROSTERSYNC_PURE_PYTHON": "0", "PYTHONPATH": str(copy)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "0"
+    assert "were not built from the sources as they are now" in done.stderr
