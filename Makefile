@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 # The hot modules compiled with mypyc (src/rostersync/compiled.py; docs/performance.md
 # item 59): built unless the build matches the sources. Plain Python runs without it.
 compile: $(STAMP)
-	$(BIN)/python -m rostersync.compiled_build ensure
+	ROSTERSYNC_PURE_PYTHON=1 $(BIN)/python -m rostersync.compiled_build ensure
 
 demo: compile
 	$(BIN)/python -m rostersync.demo

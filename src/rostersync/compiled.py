@@ -59,6 +59,13 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def stray_extensions() -> list[Path]:
+    """Compiled files in the package that belong to no module of ``COMPILED`` (left by a
+    build of another list)."""
+    ours = {path for module in COMPILED for path in extensions_of(module)}
+    return [path for path in sorted(_PACKAGE.rglob("*.so")) if path not in ours]
+
+
 def build_is_current() -> bool:
     """Whether the compiled modules were built from the sources as they are now."""
     try:
@@ -67,7 +74,7 @@ def build_is_current() -> bool:
         return False
     if not isinstance(recorded, dict) or set(recorded) != set(COMPILED):
         return False
-    return all(
+    return not stray_extensions() and all(
         extensions_of(module) and recorded[module] == digest(source_of(module))
         for module in COMPILED
     )
@@ -84,12 +91,16 @@ def compiled_in_use() -> list[str]:
 
 
 class _FromSource:
-    """Finds the modules of ``COMPILED`` as source files only (a meta path finder)."""
+    """A meta path finder: every module of the package from its source file, except those
+    of ``compiled`` (left to the usual finders, which prefer a compiled file)."""
+
+    def __init__(self, compiled: frozenset[str]) -> None:
+        self._compiled = compiled
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname not in COMPILED or path is None:
+        if not fullname.startswith("rostersync.") or fullname in self._compiled or not path:
             return None
         loader = (importlib.machinery.SourceFileLoader, importlib.machinery.SOURCE_SUFFIXES)
         for entry in path:
@@ -100,14 +111,14 @@ class _FromSource:
 
 
 def install() -> None:
-    """Import the modules of ``COMPILED`` from source unless the build is current and
-    ``ROSTERSYNC_PURE_PYTHON`` is not set (called by ``rostersync/__init__``)."""
+    """Import the modules of ``COMPILED`` compiled only if the build is current and
+    ``ROSTERSYNC_PURE_PYTHON`` is not set, and every other module of the package from source
+    whatever compiled file lies next to it (called by ``rostersync/__init__``)."""
     pure = os.environ.get(PURE_ENV, "").strip() not in ("", "0")
-    if not pure and build_is_current():
-        return
-    if not pure and any(extensions_of(module) for module in COMPILED):
+    current = not pure and build_is_current()
+    if not pure and not current and any(_PACKAGE.rglob("*.so")):
         log.warning(
             "The compiled modules of rostersync were not built from the sources as they "
             "are now; running the plain Python ones (slower). Run `make compile`."
         )
-    sys.meta_path.insert(0, _FromSource())
+    sys.meta_path.insert(0, _FromSource(frozenset(COMPILED) if current else frozenset()))

@@ -16,15 +16,14 @@ from rostersync.compiled import (
     SRC,
     build_is_current,
     digest,
-    extensions_of,
     source_of,
 )
 
 
 def clean() -> None:
-    for module in COMPILED:
-        for path in extensions_of(module):
-            path.unlink()
+    """Remove every compiled file of the package (of this list or an earlier one)."""
+    for path in (SRC / "rostersync").rglob("*.so"):
+        path.unlink()
     for shared in SRC.glob("*__mypyc.*.so"):
         shared.unlink()
     MANIFEST.unlink(missing_ok=True)

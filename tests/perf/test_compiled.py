@@ -117,3 +117,33 @@ def test_an_edited_source_runs_as_plain_python(build: None, tmp_path: Path) -> N
     )
     assert done.stdout.strip() == "0"
     assert "were not built from the sources as they are now" in done.stderr
+
+
+def test_a_stray_compiled_file_is_never_imported(build: None, tmp_path: Path) -> None:
+    """A copy of the package with the build and a compiled file that belongs to no module
+    of the list (as an earlier list would leave): that module comes from source, and the
+    build counts as stale."""
+    copy = tmp_path / "src"
+    shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__"))
+    for shared in (ROOT / "src").glob("*__mypyc.*.so"):
+        shutil.copy(shared, copy)
+    built = compiled.extensions_of("rostersync.domain.roster")[0]
+    stray = copy / "rostersync" / "domain" / built.name.replace("roster.", "records.", 1)
+    shutil.copy(built, stray)
+    code = (
+        _IN_USE.replace(
+            "import importlib\n", "import importlib\nimport rostersync.domain.records as r\n"
+        )
+        + "\nprint(r.__file__)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "ROSTERSYNC_PURE_PYTHON": "0", "PYTHONPATH": str(copy)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    used, records = done.stdout.split()
+    assert used == "0"
+    assert records.endswith("records.py")
+    assert "were not built from the sources as they are now" in done.stderr

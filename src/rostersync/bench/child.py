@@ -25,7 +25,6 @@ import xxhash
 
 from rostersync.compiled import COMPILED, compiled_in_use
 from rostersync.service import districts
-from rostersync.service import fetch as fetch_module
 from rostersync.service import partial as partial_module
 from rostersync.service import sync as sync_module
 from rostersync.service.context import Services
@@ -75,17 +74,29 @@ class _Meter:
         self.apply_cpu_s = 0.0
         self.phases: dict[str, float] = dict.fromkeys(PHASES, 0.0)
         self.sources: list[CleverSource] = []
+        self.marks: dict[str, float] = {}  # the CPU time at each progress note, first seen
+
+    def note(self, stage: str) -> None:
+        self.marks.setdefault(stage, time.process_time())
+
+    def staged(self) -> None:
+        """The staging phases from the marks (``STAGES``), once the sync is done."""
+        for phase, (start, end) in STAGES.items():
+            if start in self.marks and end in self.marks:
+                self.phases[phase] = self.marks[end] - self.marks[start]
 
 
 # The phases of a sync whose CPU time the child reports (``phases_cpu_s``), each the time
 # spent in the functions named, wherever they are looked up from. ``fetch`` holds
 # ``stage_users``, ``stage_sections`` and ``staging_finish``; ``evaluate`` holds ``build``
 # (a school's roster, or the part a change reaches, from the staging file), ``load`` (the
-# stored roster, or that part) and the apply (``apply_cpu_s``).
+# stored roster, or that part) and the apply (``apply_cpu_s``). The two staging phases are
+# timed between the fetch's progress notes instead (``STAGES``): ``service.fetch`` may be
+# compiled (``rostersync.compiled``), and then calls its own functions directly.
 PHASES: dict[str, tuple[tuple[object, str], ...]] = {
     "fetch": ((sync_module, "fetch_district"),),
-    "stage_users": ((fetch_module, "_stage_users"),),
-    "stage_sections": ((fetch_module, "_stage_sections"),),
+    "stage_users": (),
+    "stage_sections": (),
     "staging_finish": ((SqliteStaging, "finish"),),
     "evaluate": ((sync_module, "_evaluate_all"),),
     "build": (
@@ -95,6 +106,9 @@ PHASES: dict[str, tuple[tuple[object, str], ...]] = {
     ),
     "load": ((RosterRepo, "load_roster"), (RosterRepo, "load_roster_part")),
 }
+# Each staging phase: from the fetch's progress note that starts it to the note (or the
+# staging file's ``finish``) that starts the next.
+STAGES = {"stage_users": ("users", "sections"), "stage_sections": ("sections", "finish")}
 
 
 def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
@@ -113,9 +127,10 @@ def sync(base_url: str, token: str, database_url: str) -> dict[str, Any]:
 
     services = Services(store=store, sources=sources, deliver_after_commit=False)
     district_id = _district(services, store, base_url, token)
-    result = sync_district(services, district_id)
+    result = sync_district(services, district_id, progress=meter.note)
     if result.error:
         raise SystemExit(f"The benchmark sync failed: {result.error}")
+    meter.staged()
     outcomes = Counter(run.outcome.value for run in result.runs)
     store.dispose()
     return {
@@ -166,10 +181,18 @@ def _metered(meter: _Meter, original: Callable[..., int]) -> Callable[..., int]:
 
 
 def _meter_phases(meter: _Meter) -> None:
-    """Time each of ``PHASES`` (process CPU time, as ``wait4`` counts the whole run)."""
+    """Time each of ``PHASES`` (process CPU time, as ``wait4`` counts the whole run), and
+    mark where the staging file's ``finish`` starts (``STAGES``)."""
     for phase, places in PHASES.items():
         for owner, name in places:
             setattr(owner, name, _timed(meter.phases, phase, getattr(owner, name)))
+    finish = SqliteStaging.finish
+
+    def marked(self: SqliteStaging) -> None:
+        meter.note("finish")
+        finish(self)
+
+    setattr(SqliteStaging, "finish", marked)  # noqa: B010
 
 
 def _timed(phases: dict[str, float], phase: str, original: Callable[..., Any]) -> Any:
