@@ -3,9 +3,11 @@
 A first load of a large district spends about half its CPU time in Python: mapping each
 user, building each school's roster, planning and rendering its rows. ``COMPILED`` names
 the modules where that time goes; ``python -m rostersync.compiled_build`` (``make
-compile``, part of ``make venv``) compiles them in place with mypyc, the compiler of
-mypy (already the project's type checker), and records a digest of each source in
-``_compiled.json``. Python then imports the compiled module instead of the source.
+compile``, which ``make demo``, ``make test`` and the benches run first) compiles them in
+place with mypyc, the compiler of mypy (already the project's type checker), and records a
+digest of each source in ``_compiled.json``. Python then imports the compiled module
+instead of the source. Every other module of the package is imported from source, even
+with a compiled file next to it (one left by a build of an earlier list).
 
 They are the same code: mypyc compiles the typed source as written, and checks the
 declared types of arguments at run time. The build is used only while every compiled
