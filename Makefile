@@ -60,4 +60,5 @@ campaign: $(STAMP)
 	$(BIN)/python -m tests.campaign.harness --runs 200
 
 clean:
-	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache src/rostersync/_compiled.json
+	find src -name '*.so' -delete
