@@ -88,6 +88,7 @@ def test_a_resync_stages_only_the_users_that_changed(env: Env, tmp_path: Path) -
     assert _rosters(env.store, env.district_id) == _without_cache(env, tmp_path)
 
 
+@pytest.mark.plain_python
 def test_a_first_load_decodes_each_user_once_and_a_resync_maps_only_the_changed(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,7 +1,7 @@
 """The compiled build of the hot modules (``rostersync.compiled``): current when ``make test``
-runs (it builds it first), the domain, mapping and property tests passing on it, the
-benchmark's syncs writing exactly what the plain modules write, and an edited source
-never running old compiled code.
+runs (it builds it first), the domain, mapping, property, store and sync tests passing on
+it, the benchmark's syncs writing exactly what the plain modules write, and neither an
+edited source nor a stray compiled file ever running old compiled code.
 
 The rest of the suite runs the plain modules (tests/conftest.py). Without
 ``ROSTERSYNC_REQUIRE_COMPILED=1`` (set by ``make test``) a missing build skips these tests;
@@ -58,7 +58,11 @@ def test_a_current_build_is_imported_and_the_pure_setting_turns_it_off(build: No
     assert _python(_IN_USE, ROSTERSYNC_PURE_PYTHON="1") == "0"
 
 
-def test_the_domain_mapping_and_property_tests_pass_on_the_compiled_build(build: None) -> None:
+def test_the_domain_mapping_store_and_sync_tests_pass_on_the_compiled_build(
+    build: None,
+) -> None:
+    """The suites that run the compiled code most, on both stores (those that wrap one of
+    its functions, marked ``plain_python``, left out)."""
     done = subprocess.run(
         [
             sys.executable,
@@ -69,9 +73,13 @@ def test_the_domain_mapping_and_property_tests_pass_on_the_compiled_build(build:
             "no:cacheprovider",
             "-p",
             "tests.perf.compiled_plugin",
+            "-m",
+            "not plain_python",
             "tests/unit",
             "tests/clever",
             "tests/property",
+            "tests/storage",
+            "tests/integration",
         ],
         cwd=ROOT,
         env={**os.environ, "ROSTERSYNC_PURE_PYTHON": "0"},
