@@ -104,52 +104,49 @@ def test_the_benchmark_syncs_write_the_same_on_the_compiled_build(
             assert plain[key] == fast[key], (mode, key)
 
 
-def test_an_edited_source_runs_as_plain_python(build: None, tmp_path: Path) -> None:
-    """A copy of the package with the build, one compiled module's source edited: every
-    compiled module comes from source, with a warning."""
+def _copy_with_build(tmp_path: Path) -> Path:
+    """A copy of ``src`` with the build (the package's compiled files and mypyc's shared
+    library), which a child process given it as ``PYTHONPATH`` imports compiled."""
     copy = tmp_path / "src"
     shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__"))
     for shared in (ROOT / "src").glob("*__mypyc.*.so"):
         shutil.copy(shared, copy)
-    manifest = json.loads(compiled.MANIFEST.read_text())
-    assert set(manifest) == set(compiled.COMPILED)
-    edited = copy / "rostersync" / "domain" / "roster.py"
-    edited.write_text(edited.read_text() + "\n# edited\n")
-    code = _IN_USE.replace("import importlib\n", "import importlib, sys\n")
-    done = subprocess.run(
+    assert set(json.loads(compiled.MANIFEST.read_text())) == set(compiled.COMPILED)
+    assert _run_in(copy, _IN_USE).stdout.strip() == str(len(compiled.COMPILED))
+    return copy
+
+
+def _run_in(copy: Path, code: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, "ROSTERSYNC_PURE_PYTHON": "0", "PYTHONPATH": str(copy)},
         capture_output=True,
         text=True,
         check=True,
     )
+
+
+def test_an_edited_source_runs_as_plain_python(build: None, tmp_path: Path) -> None:
+    """The copy, one compiled module's source edited: every compiled module comes from
+    source, with a warning."""
+    copy = _copy_with_build(tmp_path)
+    edited = copy / "rostersync" / "domain" / "roster.py"
+    edited.write_text(edited.read_text() + "\n# edited\n")
+    done = _run_in(copy, _IN_USE)
     assert done.stdout.strip() == "0"
     assert "were not built from the sources as they are now" in done.stderr
 
 
 def test_a_stray_compiled_file_is_never_imported(build: None, tmp_path: Path) -> None:
-    """A copy of the package with the build and a compiled file that belongs to no module
-    of the list (as an earlier list would leave): that module comes from source, and the
-    build counts as stale."""
-    copy = tmp_path / "src"
-    shutil.copytree(ROOT / "src", copy, ignore=shutil.ignore_patterns("__pycache__"))
-    for shared in (ROOT / "src").glob("*__mypyc.*.so"):
-        shutil.copy(shared, copy)
+    """The copy with a compiled file that belongs to no module of the list (as a build of
+    an earlier list would leave): that module comes from source, and the build counts as
+    stale."""
+    copy = _copy_with_build(tmp_path)
     built = compiled.extensions_of("rostersync.domain.roster")[0]
     stray = copy / "rostersync" / "domain" / built.name.replace("roster.", "records.", 1)
     shutil.copy(built, stray)
-    code = (
-        _IN_USE.replace(
-            "import importlib\n", "import importlib\nimport rostersync.domain.records as r\n"
-        )
-        + "\nprint(r.__file__)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "ROSTERSYNC_PURE_PYTHON": "0", "PYTHONPATH": str(copy)},
-        capture_output=True,
-        text=True,
-        check=True,
+    done = _run_in(
+        copy, "import rostersync.domain.records as r\n" + _IN_USE + "\nprint(r.__file__)"
     )
     used, records = done.stdout.split()
     assert used == "0"
