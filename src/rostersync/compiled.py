@@ -14,8 +14,8 @@ declared types of arguments at run time. The build is used only while every comp
 module's source still has the digest recorded at build time; otherwise (a source edited
 since, a build from another checkout) all of them are imported from source, with a
 warning, so an edit never runs old code. ``ROSTERSYNC_PURE_PYTHON=1`` imports them from
-source too (the test suite's default; ``tests/perf/test_compiled.py`` runs the domain and
-mapping tests on the compiled build). Without mypyc (an install without the ``dev``
+source too (the test suite's default; ``tests/perf/test_compiled.py`` runs the domain,
+mapping, store and sync tests on the compiled build). Without mypyc (an install without the ``dev``
 extra) nothing is compiled and everything runs as plain Python, only slower.
 """
 

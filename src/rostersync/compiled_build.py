@@ -31,14 +31,14 @@ def clean() -> None:
 
 def build() -> None:
     """Compile ``COMPILED`` in place with mypyc and record their sources' digests."""
-    if shutil.which("mypyc", path=os.path.dirname(sys.executable)) is None:
+    mypyc = shutil.which("mypyc", path=os.path.dirname(sys.executable))
+    if mypyc is None:
         raise SystemExit(
             "mypyc was not found next to this Python (it comes with mypy, in the dev extra: "
             "pip install -e '.[dev]'); nothing was compiled."
         )
     clean()
     sources = [str(source_of(module).relative_to(SRC)) for module in COMPILED]
-    mypyc = os.path.join(os.path.dirname(sys.executable), "mypyc")
     scratch = SRC / "build"
     try:
         subprocess.run([mypyc, *sources], cwd=SRC, check=True, stdout=subprocess.DEVNULL)

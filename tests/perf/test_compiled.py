@@ -34,15 +34,15 @@ def build() -> None:
     pytest.skip("the compiled modules are not built (`make compile`)")
 
 
-def _python(code: str, **env: str) -> str:
-    done = subprocess.run(
+def _run(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """``code`` in a child Python, this environment updated with ``env``."""
+    return subprocess.run(
         [sys.executable, "-c", code],
         env={**os.environ, **env},
         capture_output=True,
         text=True,
         check=True,
     )
-    return done.stdout.strip()
 
 
 _IN_USE = (
@@ -54,8 +54,9 @@ _IN_USE = (
 
 
 def test_a_current_build_is_imported_and_the_pure_setting_turns_it_off(build: None) -> None:
-    assert _python(_IN_USE, ROSTERSYNC_PURE_PYTHON="0") == str(len(compiled.COMPILED))
-    assert _python(_IN_USE, ROSTERSYNC_PURE_PYTHON="1") == "0"
+    on = _run(_IN_USE, ROSTERSYNC_PURE_PYTHON="0").stdout.strip()
+    assert on == str(len(compiled.COMPILED))
+    assert _run(_IN_USE, ROSTERSYNC_PURE_PYTHON="1").stdout.strip() == "0"
 
 
 def test_the_domain_mapping_store_and_sync_tests_pass_on_the_compiled_build(
@@ -117,13 +118,7 @@ def _copy_with_build(tmp_path: Path) -> Path:
 
 
 def _run_in(copy: Path, code: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "ROSTERSYNC_PURE_PYTHON": "0", "PYTHONPATH": str(copy)},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    return _run(code, ROSTERSYNC_PURE_PYTHON="0", PYTHONPATH=str(copy))
 
 
 def test_an_edited_source_runs_as_plain_python(build: None, tmp_path: Path) -> None:
