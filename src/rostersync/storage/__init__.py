@@ -4,7 +4,12 @@
 upgrades the schema with the Alembic migrations shipped in this package. See docs/storage.md.
 """
 
-from rostersync.storage.migrate import check_database, upgrade_database
-from rostersync.storage.unit_of_work import SqlStore, SqlUnitOfWork
+from rostersync.storage import sqlite_memstats
+
+# Before anything here imports ``sqlite3``: see ``sqlite_memstats``.
+sqlite_memstats.switch_off()
+
+from rostersync.storage.migrate import check_database, upgrade_database  # noqa: E402
+from rostersync.storage.unit_of_work import SqlStore, SqlUnitOfWork  # noqa: E402
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "check_database", "upgrade_database"]
