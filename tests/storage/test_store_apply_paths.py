@@ -21,7 +21,15 @@ from rostersync.domain.changes import diff
 from rostersync.domain.roster import Account, ClassInfo, LinkInfo, SchoolRoster
 from rostersync.service.model import SchoolRow
 from rostersync.storage import SqlStore, roster_copy, roster_repo
-from rostersync.storage.tables import accounts, classes, contact_links, memberships, school_links
+from rostersync.storage.tables import (
+    accounts,
+    classes,
+    contact_links,
+    districts,
+    memberships,
+    school_links,
+    schools,
+)
 from tests.storage.recording import statements
 from tests.storage.test_store_roster import account_row, load, roster, student
 
@@ -363,14 +371,46 @@ def test_a_resyncs_independent_writes_go_as_one_statement_on_postgresql(
     after.classes["c4"] = ClassInfo("c4", "New")
     after.memberships.add(("c4", "amy", "student"))
     after.contact_links[("dad", "amy")] = LinkInfo("Parent", "Emergency")
+    version = versions(store, school)
     with statements(store) as sent:
         written = apply(store, school, after)
     joint = [s for s in sent if s.lstrip().startswith("WITH w0 AS")]
+    bumps = [s for s in sent if "UPDATE schools SET roster_version" in s]
     if store.engine.dialect.name == "postgresql":
         assert len(joint) == 1 and joint[0].count(" RETURNING 1)") == 7
+        assert bumps == joint  # the roster version goes up in the same statement
     else:
-        assert joint == []
+        assert joint == [] and len(bumps) == 1
+    # One bump whichever way: the school's version and its district's total, once each.
+    assert versions(store, school) == (version[0] + 1, version[1] + 1)
     # accounts 1, classes 2 (one put, one archived), memberships 2, contact links 2
     expected = {"accounts": 1, "classes": 2, "memberships": 2, "contact_links": 2}
     assert written == (7, expected)
     assert load(store, school) == after
+
+
+def test_a_write_that_is_not_joint_bumps_the_version_on_its_own(
+    store: SqlStore, make_school: MakeSchool
+) -> None:
+    school = make_school()
+    apply(store, school, full_roster(school))
+    version = versions(store, school)
+    after = full_roster(school)
+    after.accounts["amy"] = student("amy", first="Annie")  # one group only: nothing to join
+    with statements(store) as sent:
+        apply(store, school, after)
+    assert not [s for s in sent if s.lstrip().startswith("WITH w0 AS")]
+    assert len([s for s in sent if "UPDATE schools SET roster_version" in s]) == 1
+    assert versions(store, school) == (version[0] + 1, version[1] + 1)
+    assert load(store, school) == after
+
+
+def versions(store: SqlStore, school: SchoolRow) -> tuple[int, int]:
+    """The school's roster version and its district's roster total."""
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(schools.c.roster_version, districts.c.roster_total)
+            .join(districts, districts.c.id == schools.c.district_id)
+            .where(schools.c.id == school.id)
+        ).one()
+    return int(row[0]), int(row[1])

@@ -53,6 +53,7 @@ from rostersync.storage.roster_plan import (
     school_inserts,
 )
 from rostersync.storage.roster_sql import (
+    BUMP_PARTS,
     SCHOOL_TABLES,
     JointWrite,
     Write,
@@ -243,7 +244,9 @@ class RosterRepo:
         if plan is None:
             return 0
         with _collector_paused():
-            self._write(school, plan(), checkpoint)
+            bumped = self._write(school, plan(), checkpoint)
+        if bumped:
+            return sum(self.written.values())
         if self._engine() == "postgresql":  # one round trip (SQLite has no UPDATE in WITH)
             self._conn.exec_driver_sql(_BUMP_BOTH, (school.id, school.district_id))
         else:
@@ -251,7 +254,9 @@ class RosterRepo:
             self._conn.execute(_BUMP_TOTAL, {"b_id": school.district_id})
         return sum(self.written.values())
 
-    def _write(self, school: SchoolRow, plan: RosterPlan, checkpoint: Checkpoint | None) -> None:
+    def _write(self, school: SchoolRow, plan: RosterPlan, checkpoint: Checkpoint | None) -> bool:
+        """Send the plan's writes; whether the roster version was bumped with them (on
+        PostgreSQL, inside the joint write when there is one)."""
         key = (school.id, school.district_id)
         # Plain INSERTs (and COPY straight into the table on PostgreSQL) pay only for many
         # rows; for a few, the upserts cost as much as asking which tables are empty.
@@ -260,13 +265,14 @@ class RosterRepo:
         non_empty = [w for w in built if w.rows]
         pg = self._engine() == "postgresql"
         writes: list[Write | CopyWrite | JointWrite]
-        writes = joined(by_copy(non_empty)) if pg else [*non_empty]
+        writes = joined(by_copy(non_empty), key) if pg else [*non_empty]
         half = (len(writes) + 1) // 2
         for number, write in enumerate(writes, start=1):
             for table, count in self._run(write):
                 self.written[table] = self.written.get(table, 0) + count
             if checkpoint is not None and number == half:
                 checkpoint("mid_apply")
+        return any(isinstance(write, JointWrite) and write.bump for write in writes)
 
     def _run(self, write: Write | CopyWrite | JointWrite) -> list[tuple[str, int]]:
         """Send one write; the rows it inserted, updated or deleted, by table."""
@@ -362,10 +368,7 @@ _BUMP_TOTAL = (
     .values(roster_total=districts.c.roster_total + 1)
 )
 
-_BUMP_BOTH = (
-    "WITH bumped AS (UPDATE schools SET roster_version = roster_version + 1 WHERE id = %s)"
-    " UPDATE districts SET roster_total = roster_total + 1 WHERE id = %s"
-)
+_BUMP_BOTH = f"WITH {BUMP_PARTS} SELECT 1"  # the bump alone, when no joint write took it
 
 
 def _save_checked() -> Update:

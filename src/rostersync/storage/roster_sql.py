@@ -348,22 +348,37 @@ class JointWrite:
     one each; the rows each part changed are counted by its ``RETURNING``."""
 
     writes: tuple[Write, ...]
+    # (school id, district id) to bump the roster version of in the same statement (the
+    # apply's last step otherwise: one round trip less); empty: no bump.
+    bump: tuple[str, str] | tuple[()] = ()
 
     @property
     def sql(self) -> str:
         """The statement: the parts' own texts (this module's), named ``w0``, ``w1``...;
-        no value is ever part of it (each part's rows are its parameter)."""
+        no value is ever part of it (each part's rows are its parameter, the bump's ids
+        theirs)."""
         parts = ", ".join(f"w{i} AS ({w.sql} RETURNING 1)" for i, w in enumerate(self.writes))
+        if self.bump:
+            parts += f", {BUMP_PARTS}"
         counts = ", ".join(f"(SELECT count(*) FROM w{i})" for i in range(len(self.writes)))  # noqa: S608
         return f"WITH {parts} SELECT {counts}"
 
     def params(self) -> tuple[str, ...]:
-        return tuple(write.json_rows() for write in self.writes)
+        return (*(write.json_rows() for write in self.writes), *self.bump)
 
 
-def joined(writes: Sequence[T]) -> list[T | JointWrite]:
+# A write to a school's roster bumps the school's roster version and its district's total
+# (``RosterRepo``): as two parts of a WITH, their parameters the school id then the district id.
+BUMP_PARTS = (
+    "bumped AS (UPDATE schools SET roster_version = roster_version + 1 WHERE id = %s),"
+    " totalled AS (UPDATE districts SET roster_total = roster_total + 1 WHERE id = %s)"
+)
+
+
+def joined(writes: Sequence[T], bump: tuple[str, str] | tuple[()] = ()) -> list[T | JointWrite]:
     """The PostgreSQL writes of an apply with its independent JSON writes (``_JOINT``, two or
-    more) as one ``JointWrite``, where the first of them was; the others as they were."""
+    more) as one ``JointWrite``, where the first of them was, carrying ``bump`` (see
+    ``JointWrite.bump``); the others as they were."""
     joint = tuple(w for w in writes if isinstance(w, Write) and w.name in _JOINT)
     if len(joint) < 2:
         return list(writes)
@@ -372,7 +387,7 @@ def joined(writes: Sequence[T]) -> list[T | JointWrite]:
         if not (isinstance(write, Write) and write.name in _JOINT):
             out.append(write)
         elif write is joint[0]:
-            out.append(JointWrite(joint))
+            out.append(JointWrite(joint, bump))
     return out
 
 
