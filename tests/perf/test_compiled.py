@@ -59,6 +59,9 @@ def test_a_current_build_is_imported_and_the_pure_setting_turns_it_off(build: No
     assert _run(_IN_USE, ROSTERSYNC_PURE_PYTHON="1").stdout.strip() == "0"
 
 
+# Five suites in one child: about 2.5 min on a fast machine, over 5 on a slow one (session
+# 21's), past the suite's 300 s default; each of the child's tests keeps that default.
+@pytest.mark.timeout(1800)
 def test_the_domain_mapping_store_and_sync_tests_pass_on_the_compiled_build(
     build: None,
 ) -> None:
