@@ -9,11 +9,13 @@ text is built here with a few joins per chunk of rows: about 0.3 µs a row.
 - straight into the table, for plain values into a table that holds no row of the school
   (``fresh``): no key can conflict there, so no ON CONFLICT is lost;
 - through a temporary staging table, for everything else large: the accounts (district-wide,
-  so any may exist already), the school links (the account id is found by a join) and the
-  upserts into tables that hold rows of the school. The rows are copied into the stage and
-  an INSERT ... SELECT like the one that reads the JSON rows, with its ON CONFLICT, reads
-  the stage. The stage costs three more round trips, more than the JSON of a few hundred
-  rows.
+  so any may exist already) and the upserts into tables that hold rows of the school. The
+  rows are copied into the stage and an INSERT ... SELECT like the one that reads the JSON
+  rows, with its ON CONFLICT, reads the stage. The stage costs three more round trips,
+  more than the JSON of a few hundred rows.
+
+The school links never need either: their write is one row per role, the accounts' source
+ids an array in it (``roster_sql``), a few rows whatever the size of the school.
 
 Only the COPY itself runs on psycopg's own connection (SQLAlchemy has no COPY): it is the
 connection of the apply, so the same transaction, and a rollback also undoes the stage.
@@ -67,12 +69,6 @@ _STAGED: dict[str, tuple[str, str]] = {
         "INSERT INTO accounts (district_id, source_id, roles, first_name, middle_name,"
         " last_name, email, sis_id, number, grade, phone, active)"
         " SELECT *, TRUE FROM pg_temp.roster_stage",
-    ),
-    "insert_links": (
-        "school_id, role, district_id, source_id",
-        "INSERT INTO school_links (school_id, account_id, role) SELECT v.school_id, a.id, v.role"
-        " FROM pg_temp.roster_stage v"
-        " JOIN accounts a ON a.district_id = v.district_id AND a.source_id = v.source_id",
     ),
     "insert_classes": (
         "school_id, source_id, name, subject, period, grade, section_number, sis_id, term, course",
