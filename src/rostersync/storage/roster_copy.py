@@ -11,14 +11,23 @@ text is built here with a few joins per chunk of rows: about 0.3 µs a row.
 - through a temporary staging table, for everything else large: the accounts (district-wide,
   so any may exist already) and the upserts into tables that hold rows of the school. The
   rows are copied into the stage and an INSERT ... SELECT like the one that reads the JSON
-  rows, with its ON CONFLICT, reads the stage. The stage costs three more round trips,
-  more than the JSON of a few hundred rows.
+  rows, with its ON CONFLICT, reads the stage, emptying it in the same statement (``WITH
+  staged AS (DELETE ... RETURNING *)``). The stage costs two more round trips, more than
+  the JSON of a few hundred rows.
+
+Each write has a stage of its own (``pg_temp.roster_stage_<write>``), made the first time a
+connection needs it (``CREATE TEMP TABLE IF NOT EXISTS``) and kept: creating and dropping a
+temporary table for every school of a first load churned the catalog (thousands of rows of
+``pg_class`` and ``pg_attribute`` written and deleted). ``ON COMMIT DELETE ROWS`` empties it
+at every commit whatever happened, and a rollback takes back the rows copied in (or the
+table, if that transaction made it); behind a transaction-pooling proxy, a connection that
+lacks it makes it.
 
 The school links never need either: their write is one row per role, the accounts' source
 ids an array in it (``roster_sql``), a few rows whatever the size of the school.
 
 Only the COPY itself runs on psycopg's own connection (SQLAlchemy has no COPY): it is the
-connection of the apply, so the same transaction, and a rollback also undoes the stage.
+connection of the apply, so the same transaction.
 """
 
 from __future__ import annotations
@@ -59,33 +68,34 @@ _STRAIGHT: dict[str, tuple[str, str]] = {
     ),
 }
 
-# Through the stage (``_STAGE``): its columns (the rows' order, all text as the arrays were),
-# and the INSERT reading it, which ``roster_sql.conflict_clause`` completes where keys may
-# exist. Written out in full, as in ``roster_sql``.
+# Through a stage (``_STAGE`` and the write's name): its columns (the rows' order, all text as
+# the arrays were), and the INSERT reading what the stage held (``staged``, emptied as it is
+# read), which ``roster_sql.conflict_clause`` completes where keys may exist. Written out in
+# full, as in ``roster_sql``.
 _STAGED: dict[str, tuple[str, str]] = {
     "upsert_accounts": (
         "district_id, source_id, roles, first_name, middle_name, last_name, email, sis_id,"
         " number, grade, phone",
         "INSERT INTO accounts (district_id, source_id, roles, first_name, middle_name,"
         " last_name, email, sis_id, number, grade, phone, active)"
-        " SELECT *, TRUE FROM pg_temp.roster_stage",
+        " SELECT *, TRUE FROM staged",
     ),
     "insert_classes": (
         "school_id, source_id, name, subject, period, grade, section_number, sis_id, term, course",
         "INSERT INTO classes (school_id, source_id, name, subject, period, grade,"
         " section_number, sis_id, term, course, archived)"
-        " SELECT *, FALSE FROM pg_temp.roster_stage",
+        " SELECT *, FALSE FROM staged",
     ),
     "insert_memberships": (
         "school_id, class_source_id, account_source_id, role",
         "INSERT INTO memberships (school_id, class_source_id, account_source_id, role)"
-        " SELECT * FROM pg_temp.roster_stage",
+        " SELECT * FROM staged",
     ),
     "insert_contact_links": (
         "school_id, contact_source_id, student_source_id, relationship, type",
         "INSERT INTO contact_links"
         " (school_id, contact_source_id, student_source_id, relationship, type)"
-        " SELECT * FROM pg_temp.roster_stage",
+        " SELECT * FROM staged",
     ),
 }
 
@@ -93,7 +103,8 @@ _STAGED: dict[str, tuple[str, str]] = {
 @dataclass(frozen=True, slots=True)
 class CopyWrite:
     """One bulk INSERT whose rows go by COPY: straight into ``table``, or, when ``insert`` is
-    set, into a staging table (``stage``, its DDL) that ``insert`` then reads."""
+    set, into a staging table (``stage``, the DDL that makes it if missing) that ``insert``
+    then reads and empties."""
 
     table: str
     copy: str
@@ -117,9 +128,7 @@ class CopyWrite:
             copied: int = cursor.rowcount
         if not self.insert:
             return copied
-        count = conn.exec_driver_sql(self.insert).rowcount
-        conn.exec_driver_sql(f"DROP TABLE {_STAGE}")
-        return count
+        return int(conn.exec_driver_sql(self.insert).rowcount)
 
 
 def by_copy(writes: list[Write]) -> list[Write | CopyWrite]:
@@ -136,11 +145,15 @@ def _routed(write: Write) -> Write | CopyWrite:
         return CopyWrite(write.table, copy, rows, tail)
     if write.name in _STAGED and len(rows) >= STAGE_MIN_ROWS:
         columns, insert = _STAGED[write.name]
+        table = f"{_STAGE}_{write.name}"
+        # The names are this module's own (``_STAGE``, the keys of ``_STAGED``), no value.
+        insert = f"WITH staged AS (DELETE FROM {table} RETURNING *) {insert}"  # noqa: S608
         if write.upsert:
             insert += conflict_clause(write.name)
-        stage = f"CREATE TEMP TABLE {_STAGE} ("
-        stage += ", ".join(f"{column} text" for column in columns.split(", ")) + ") ON COMMIT DROP"
-        return CopyWrite(write.table, f"COPY {_STAGE} FROM STDIN", rows, "", stage, insert)
+        stage = f"CREATE TEMP TABLE IF NOT EXISTS {table} ("
+        stage += ", ".join(f"{column} text" for column in columns.split(", "))
+        stage += ") ON COMMIT DELETE ROWS"
+        return CopyWrite(write.table, f"COPY {table} FROM STDIN", rows, "", stage, insert)
     return write
 
 
