@@ -200,7 +200,7 @@ def test_a_stage_is_kept_empty_across_schools_commits_and_rollbacks(
             assert held == 0  # each INSERT emptied what it read
         uow.commit()
     with store.unit_of_work() as uow:  # a failed apply: copied into the stage, rolled back
-        uow.apply_roster(c, full_roster(c))
+        uow.apply_roster(c, full_roster(c, (student("ghost"), "student")))
         uow.rollback()
     with statements(store) as again, store.unit_of_work() as uow:
         uow.apply_roster(c, full_roster(c))
@@ -208,7 +208,8 @@ def test_a_stage_is_kept_empty_across_schools_commits_and_rollbacks(
 
     for school in (a, b, c):
         assert load(store, school) == full_roster(school)
-    assert not [s for s in sent + again if s.upper().startswith(("DROP", "CREATE TEMP TABLE pg"))]
+    assert "ghost" not in {row[0] for row in stored_accounts(store)}  # rolled back, all of it
+    assert not [s for s in sent + again if s.upper().startswith(("DROP", "CREATE TEMP TABLE PG"))]
     if pg and stage == "stage":
         made = [s for s in sent if s.startswith("CREATE TEMP TABLE IF NOT EXISTS")]
         assert len(made) == 2 and "ON COMMIT DELETE ROWS" in made[0]
