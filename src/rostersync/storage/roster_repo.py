@@ -245,14 +245,17 @@ class RosterRepo:
             return 0
         with _collector_paused():
             bumped = self._write(school, plan(), checkpoint)
-        if bumped:
-            return sum(self.written.values())
+        if not bumped:  # (on PostgreSQL a joint write bumps them itself)
+            self._bump(school)
+        return sum(self.written.values())
+
+    def _bump(self, school: SchoolRow) -> None:
+        """Bump the school's roster version and its district's total."""
         if self._engine() == "postgresql":  # one round trip (SQLite has no UPDATE in WITH)
             self._conn.exec_driver_sql(_BUMP_BOTH, (school.id, school.district_id))
         else:
             self._conn.execute(_BUMP_SCHOOL, {"b_id": school.id})
             self._conn.execute(_BUMP_TOTAL, {"b_id": school.district_id})
-        return sum(self.written.values())
 
     def _write(self, school: SchoolRow, plan: RosterPlan, checkpoint: Checkpoint | None) -> bool:
         """Send the plan's writes; whether the roster version was bumped with them (on
