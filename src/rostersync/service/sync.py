@@ -7,15 +7,14 @@ outbox) are written in one transaction. The other schools go on.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from rostersync.domain.changes import ChangeSet
 from rostersync.domain.records import SchoolRecord
 from rostersync.errors import NotFoundError, SourceError, TokenInvalidError
+from rostersync.service.collector import sync_collections
 from rostersync.service.context import Services
 from rostersync.service.evaluate import (
     InputCheck,
@@ -80,7 +79,8 @@ def sync_district(
             skipped_reason="The district's plan is inactive, so it does not sync. "
             "Its schools keep their last roster; activate the plan to resume.",
         )
-    return _sync(services, config, school_refs, trigger, actor, progress)
+    with sync_collections():
+        return _sync(services, config, school_refs, trigger, actor, progress)
 
 
 def _sync(
@@ -112,28 +112,11 @@ def _sync(
             staged_sections=fetched.staged_sections,
             skipped_section_pages=fetched.skipped_section_pages,
         )
-        with _rarer_collections():
-            _evaluate_all(services, config, fetched, school_refs, trigger, actor, started, result)
+        _evaluate_all(services, config, fetched, school_refs, trigger, actor, started, result)
     finally:
         staging.close()
     _mark_synced(services, config.id, started)
     return _finish(services, result)
-
-
-@contextmanager
-def _rarer_collections() -> Iterator[None]:
-    """Run the cycle collector less often while schools are evaluated. Building and diffing
-    a school makes hundreds of thousands of short-lived objects (records, roster rows,
-    changes) that form no cycles; at the default thresholds the collector runs thousands
-    of times and rescans the live heap each time. It still runs; the thresholds come back
-    after. Not during the fetch: there, rarer collections let the cyclic garbage of HTTP
-    responses, which holds whole pages, pile up (peak RSS 110 -> 210 MiB at 50k students)."""
-    previous = gc.get_threshold()
-    gc.set_threshold(100_000, 50, 50)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*previous)
 
 
 def _finish(services: Services, result: SyncResult) -> SyncResult:
