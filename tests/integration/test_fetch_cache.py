@@ -263,7 +263,8 @@ def test_schools_evaluated_in_part_share_one_transaction(env: Env, tmp_path: Pat
     for school in schools:
         _edit_name(env, env.state.users_of_school(school, "student")[0], "Batched")
     points: list[str] = []
-    env.services = replace(env.services, checkpoint=points.append)
+    # However slow the machine, the batch's time limit does not end it early.
+    env.services = replace(env.services, checkpoint=points.append, batch_seconds=3600)
 
     result = env.sync()
 
@@ -277,13 +278,26 @@ def test_a_first_load_shares_one_transaction_between_schools(env: Env) -> None:
     """No school of a first load can be skipped (none is healthy yet), so none ends the
     batch's transaction for a skip's: the schools commit together, not one by one."""
     points: list[str] = []
-    env.services = replace(env.services, checkpoint=points.append)
+    # However slow the machine, the batch's time limit does not end it early.
+    env.services = replace(env.services, checkpoint=points.append, batch_seconds=3600)
 
     result = env.sync()
 
     assert len(result.runs) == len(env.data.tables["schools"].ids) == 3
     assert {run.outcome for run in result.runs} == {Outcome.APPLIED}
     assert points.count("after_commit") == 1
+
+
+def test_a_batch_with_no_time_left_commits_each_school_on_its_own(env: Env) -> None:
+    """``Services.batch_seconds`` bounds how long the schools share a transaction (and the
+    district lock): at zero, each school commits as soon as it is written."""
+    points: list[str] = []
+    env.services = replace(env.services, checkpoint=points.append, batch_seconds=0)
+
+    result = env.sync()
+
+    assert {run.outcome for run in result.runs} == {Outcome.APPLIED}
+    assert points.count("after_commit") == len(result.runs) == 3
 
 
 def test_a_failure_in_a_batch_rolls_back_its_schools_and_the_next_sync_applies_them(

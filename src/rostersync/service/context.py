@@ -35,3 +35,6 @@ class Services:
     deliver_after_commit: bool = True
     # How syncs and hold actions run: None is in this process (see service/jobs.py).
     jobs: JobRunner | None = None
+    # How long the schools of a sync may share one transaction, in seconds (the district
+    # lock is held meanwhile; ``service.evaluate.SchoolBatch``).
+    batch_seconds: float = 1.0
