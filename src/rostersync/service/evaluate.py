@@ -70,20 +70,18 @@ class SchoolBatch:
     A school touched by a resync writes a few dozen rows; a connection, the district lock
     and a commit of its own cost more than its whole evaluation (about a third of it at
     2,000 schools); on a first load, each commit rewrites the index pages of the accounts
-    that every school shares. Up to ``size`` schools, or what ``seconds`` allow (the lock
-    keeps other writers of the district waiting), share one transaction. Each school's
-    roster, run, status and email still land together or not at all: a crash rolls back
-    the uncommitted schools of the batch, which keep their last good state and are
-    evaluated again by the next sync.
+    that every school shares. Up to ``size`` schools, or what ``Services.batch_seconds``
+    allow (the lock keeps other writers of the district waiting), share one transaction.
+    Each school's roster, run, status and email still land together or not at all: a
+    crash rolls back the uncommitted schools of the batch, which keep their last good
+    state and are evaluated again by the next sync.
     Anything else that writes must ``flush`` the batch first (SQLite has one writer)."""
 
-    def __init__(
-        self, services: Services, district_id: str, size: int = 32, seconds: float = 1.0
-    ) -> None:
+    def __init__(self, services: Services, district_id: str, size: int = 32) -> None:
         self._services = services
         self._district_id = district_id
         self._size = size
-        self._seconds = seconds
+        self._seconds = services.batch_seconds
         # Without SQLite's foreign key checks (about a tenth of a first load's apply): a
         # school's rows name only its school, the district, the accounts it upserts first
         # and its run, which exist and are never deleted (``Store.unit_of_work``).

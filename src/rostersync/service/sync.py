@@ -187,7 +187,7 @@ def _evaluate_all(
     )
     stamps = Stamps()
     skips = UnchangedRuns(services, config.id, stamps)
-    batch = SchoolBatch(services, config.id, seconds=services.batch_seconds)
+    batch = SchoolBatch(services, config.id)
     # What shapes rosters district-wide (row problems aside): a per-record evaluation
     # needs it unchanged since the previous fetch.
     rules = shared_digest(fetched.terms, fetched.courses, [], config.policy)
