@@ -34,7 +34,7 @@ from rostersync.sources.clever import stream
 from rostersync.sources.clever.mapping import convert_section
 from rostersync.sources.clever.source import _item_id
 from rostersync.storage import staging_merge
-from rostersync.storage.staging import SqliteStaging, _hash
+from rostersync.storage.staging import SqliteStaging, record_hash
 
 IDS = [f"u{n:02d}" for n in range(24)]
 SCHOOLS = ["s1", "s2", "s3"]
@@ -242,7 +242,7 @@ def _section_triples(staging: SqliteStaging) -> set[tuple[str, str, int]]:
     """(school, id, hash) of each staged section."""
     encode = msgspec.msgpack.encode
     return {
-        (school, section.source_id, _hash(encode(section)))
+        (school, section.source_id, record_hash(encode(section)))
         for school in SCHOOLS
         for section in staging.school_sections(school)
     }

@@ -37,6 +37,7 @@ from rostersync.storage import SqlStore, upgrade_database
 from rostersync.storage.roster_repo import RosterRepo
 from rostersync.storage.staging import SqliteStaging
 from rostersync.storage.staging_file import fetch_cache_dir
+from rostersync.storage.staging_pg import PgStaging
 
 _LISTS: dict[str, type[msgspec.Struct]] = {
     "schools": wire.SchoolItem,
@@ -97,7 +98,7 @@ PHASES: dict[str, tuple[tuple[object, str], ...]] = {
     "fetch": ((sync_module, "fetch_district"),),
     "stage_users": (),
     "stage_sections": (),
-    "staging_finish": ((SqliteStaging, "finish"),),
+    "staging_finish": ((SqliteStaging, "finish"), (PgStaging, "finish")),
     "evaluate": ((sync_module, "_evaluate_all"),),
     "build": (
         (sync_module, "school_roster"),
@@ -186,13 +187,16 @@ def _meter_phases(meter: _Meter) -> None:
     for phase, places in PHASES.items():
         for owner, name in places:
             setattr(owner, name, _timed(meter.phases, phase, getattr(owner, name)))
-    finish = SqliteStaging.finish
+    for staging in (SqliteStaging, PgStaging):
+        setattr(staging, "finish", _marked(meter, staging.finish))  # noqa: B010
 
-    def marked(self: SqliteStaging) -> None:
+
+def _marked(meter: _Meter, finish: Callable[[Any], None]) -> Callable[[Any], None]:
+    def marked(self: Any) -> None:
         meter.note("finish")
         finish(self)
 
-    setattr(SqliteStaging, "finish", marked)  # noqa: B010
+    return marked
 
 
 def _timed(phases: dict[str, float], phase: str, original: Callable[..., Any]) -> Any:

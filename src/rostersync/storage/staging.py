@@ -129,7 +129,7 @@ class SqliteStaging:
         """Whether the previous fetch had this very item (then it stays as it was, and need
         not be added). Otherwise its previous rows are gone, and ``add_user`` adds it anew
         if it maps. Called once per user of every fetch, in the source's order."""
-        h = _hash(raw)
+        h = record_hash(raw)
         self._hashed = (user_id, h)
         previous = self._previous
         if previous is None:
@@ -211,7 +211,7 @@ class SqliteStaging:
         hashed_id, h = self._hashed
         blob = self._encode(user)
         if hashed_id != user_id:  # not offered to ``unchanged_user`` first: never matches
-            h = _hash(blob)
+            h = record_hash(blob)
         schools, students = placement(record)
         placed = int(bool(schools or students))
         flagged = int(bool(user.problems) or (record.teacher is not None and not record.email))
@@ -262,7 +262,7 @@ class SqliteStaging:
         """A section of the chunk being staged (``end_section_chunk`` ends it)."""
         blob = self._encode(section)
         self._add(
-            "sections", (self._chunk, section.school_id, section.source_id, _hash(blob), blob)
+            "sections", (self._chunk, section.school_id, section.source_id, record_hash(blob), blob)
         )
         self._chunk_open = True
 
@@ -474,7 +474,7 @@ def _seq(item: tuple[int, RowProblem]) -> int:
     return item[0]
 
 
-def _hash(blob: bytes) -> int:
+def record_hash(blob: bytes) -> int:
     """A 62-bit hash of a staged record (non-negative, so SQLite sums its halves exactly).
     XXH3: a tenth of the cost of BLAKE2b on a 500-byte item, and it runs once per record
     of every fetch. Not cryptographic: see docs/security.md."""

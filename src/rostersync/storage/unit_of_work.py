@@ -48,6 +48,7 @@ from rostersync.storage.roster_repo import RosterRepo
 from rostersync.storage.runs_repo import RunsRepo
 from rostersync.storage.staging import SqliteStaging
 from rostersync.storage.staging_file import cache_path
+from rostersync.storage.staging_pg import PgStaging
 
 
 class SqlStore:
@@ -77,10 +78,14 @@ class SqlStore:
             uow.commit()
         return changed
 
-    def staging(self, district_id: str | None = None) -> SqliteStaging:
-        """A staging file for one fetch (see ``storage.staging``); close it after use. With
-        a fetch cache directory and a district, the district's cache file there."""
+    def staging(self, district_id: str | None = None) -> SqliteStaging | PgStaging:
+        """A staging area for one fetch; close it after use. With a fetch cache directory
+        and a district, the district's cache file there (``storage.staging``). Without one,
+        a temporary file, or on PostgreSQL temporary tables on the server
+        (``storage.staging_pg``), which leave the sync process less to do."""
         if self.fetch_cache_dir is None or district_id is None:
+            if self.engine.dialect.name == "postgresql":
+                return PgStaging(self.engine)
             return SqliteStaging()
         return SqliteStaging(cache_path(self.fetch_cache_dir, self.engine.url, district_id))
 
