@@ -190,14 +190,17 @@ class PgStaging:
         placed = "t" if schools or students else "f"
         student = "f" if record.student is None else "t"
         flagged = bool(user.problems) or (record.teacher is not None and not record.email)
-        uid = _text(user_id)
+        # (ids are letters and digits, which COPY text takes as they are: escaped only if not)
+        uid = user_id if user_id.isalnum() else _text(user_id)
         self._users.append(
             f"{uid}\t{h}\t{student}\t{placed}\t{'t' if flagged else 'f'}\t\\\\x{blob.hex()}\n"
         )
+        direct = self._direct
         for school, roles in schools:
-            self._direct.append(f"{_text(school)}\t{uid}\t{roles}\n")
-        for student_id in students:
-            self._contact_students.append(f"{uid}\t{_text(student_id)}\n")
+            direct.append(f"{school if school.isalnum() else _text(school)}\t{uid}\t{roles}\n")
+        links = self._contact_students
+        for other in students:
+            links.append(f"{uid}\t{other if other.isalnum() else _text(other)}\n")
         if len(self._users) >= _BATCH:
             self._flush_users()
 
@@ -313,8 +316,11 @@ class PgStaging:
         self._conn.close()
 
     def _read(self, query: str, params: Any) -> list[Any]:
+        """The rows of a read, in binary (a blob comes as its bytes, not as hex text to
+        decode), its plan prepared once per connection."""
         self._check_finished()
-        rows: list[Any] = self._conn.execute(query, params, prepare=True).fetchall()
+        cursor = self._conn.execute(query, params, prepare=True, binary=True)
+        rows: list[Any] = cursor.fetchall()
         return rows
 
     def _check_finished(self) -> None:
