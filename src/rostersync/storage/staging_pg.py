@@ -5,7 +5,7 @@ is only temporary (the fetch cache is off), a PostgreSQL store can hold the fetc
 the same tables, as temporary tables of a connection of the sync's own, filled by COPY and
 indexed and summed by the server. The sync process then leaves SQLite's B-tree work to the
 server (inserting about nine million rows at R1M, indexing them, the per-school digests,
-and the reads of each school's users): a 200k first load took 16 % less CPU in the sync
+and the reads of each school's users): an R1M first load took a fifth less CPU in the sync
 process (docs/performance.md, item 65), and no local disk at all, which a worker with a small
 disk needs (a 1M-student district stages about 2 GB).
 
