@@ -39,7 +39,7 @@ from __future__ import annotations
 import heapq
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import msgspec
@@ -395,10 +395,7 @@ class SqliteStaging:
         every school (the store recognises a district-wide set it has just written)."""
         if self._shared is None:
             self._shared = self._problems_of("")
-        if not school_id:
-            return [problem for _, problem in self._shared]
-        own = self._problems_of(school_id)
-        return [problem for _, problem in heapq.merge(self._shared, own, key=_seq)]
+        return in_order(self._shared, self._problems_of(school_id) if school_id else [])
 
     def _problems_of(self, school_id: str) -> list[tuple[int, RowProblem]]:
         query = "SELECT seq, blob FROM f.problems WHERE school = ? ORDER BY seq"
@@ -409,10 +406,7 @@ class SqliteStaging:
         """Per school, a digest of every staged record its roster is built from: its users,
         the contacts of its students and its sections (problems and the small tables are
         for the caller to add)."""
-        parts: dict[str, list[str]] = {}
-        for school, kind, count, low, high in self._db.execute(q.DIGESTS):
-            parts.setdefault(school, []).append(f"{kind}:{count}:{low}:{high}")
-        return {school: ",".join(values) for school, values in parts.items()}
+        return digests_of(self._db.execute(q.DIGESTS))
 
     def unknown_students(self) -> list[tuple[str, str]]:
         """(contact, student) pairs naming a student who is not in the fetch."""
@@ -468,6 +462,26 @@ class SqliteStaging:
         if pending:
             sf.insert_rows(self._db, q.INSERTS[name], pending)
             pending.clear()
+
+
+def in_order(
+    shared: list[tuple[int, RowProblem]], own: list[tuple[int, RowProblem]]
+) -> list[RowProblem]:
+    """A school's row problems: those tied to no school (``shared``, the same objects for
+    every school) and its own, each list by the order they were added in (``seq``), merged
+    by it."""
+    if not own:
+        return [problem for _, problem in shared]
+    return [problem for _, problem in heapq.merge(shared, own, key=_seq)]
+
+
+def digests_of(rows: Iterable[tuple[str, int, int, int, int]]) -> dict[str, str]:
+    """Per school, its input digest from its (school, kind, count, low, high) rows in kind
+    order: ``kind:count:low:high``, the kinds joined by commas."""
+    parts: dict[str, list[str]] = {}
+    for school, kind, count, low, high in rows:
+        parts.setdefault(school, []).append(f"{kind}:{count}:{low}:{high}")
+    return {school: ",".join(values) for school, values in parts.items()}
 
 
 def _seq(item: tuple[int, RowProblem]) -> int:

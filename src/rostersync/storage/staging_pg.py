@@ -20,7 +20,6 @@ leaves nothing behind in the database.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -30,7 +29,7 @@ from sqlalchemy import Engine
 from rostersync.domain.partial import Scope
 from rostersync.domain.records import ChunkKey, MappedUser, PageKey, RowProblem, SectionRecord
 from rostersync.domain.roster import placement
-from rostersync.storage.staging import record_hash
+from rostersync.storage.staging import digests_of, in_order, record_hash
 
 # Rows held before a COPY sends them (each table's own list).
 _BATCH = 10_000
@@ -238,10 +237,7 @@ class PgStaging:
             conn.execute(_FIRST_ONLY)
         for statement in _FINISH:
             conn.execute(statement)
-        parts: dict[str, list[str]] = {}
-        for school, kind, count, low, high in conn.execute(_DIGESTS):
-            parts.setdefault(school, []).append(f"{kind}:{count}:{low}:{high}")
-        self._digests = {school: ",".join(values) for school, values in parts.items()}
+        self._digests = digests_of(conn.execute(_DIGESTS))
         self._finished = True
 
     # reading (during the evaluation)
@@ -275,10 +271,7 @@ class PgStaging:
         every school as the same objects, merged with the school's own in the order added."""
         if self._shared is None:
             self._shared = self._problems_of("")
-        if not school_id:
-            return [problem for _, problem in self._shared]
-        own = self._problems_of(school_id)
-        return [problem for _, problem in heapq.merge(self._shared, own, key=_seq)]
+        return in_order(self._shared, self._problems_of(school_id) if school_id else [])
 
     def _problems_of(self, school_id: str) -> list[tuple[int, RowProblem]]:
         decode = self._problem.decode
@@ -344,10 +337,6 @@ class PgStaging:
         with self._conn.cursor() as cursor, cursor.copy(_COPY[name]) as copy:
             copy.write("".join(pending))
         pending.clear()
-
-
-def _seq(item: tuple[int, RowProblem]) -> int:
-    return item[0]
 
 
 def _text(value: str) -> str:
