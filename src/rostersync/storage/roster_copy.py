@@ -174,14 +174,14 @@ def copy_text(rows: Sequence[Row], tail: str = "") -> Iterator[str]:
             or "\\" in text
             or "\r" in text
         ):
-            text = "\n".join("\t".join(map(_escaped, row)) for row in chunk)
+            text = "\n".join("\t".join(map(copy_value, row)) for row in chunk)
         if tail:
             # Escaped, a value holds no line break: every one left ends a line.
             text = text.replace("\n", tail + "\n")
         yield text + tail + "\n"
 
 
-def _escaped(value: str) -> str:
+def copy_value(value: str) -> str:
     """A value as COPY text: backslash first, then the characters that would end a field or a
     line. COPY reads every other character as itself (the text is in the client encoding)."""
     return (

@@ -214,7 +214,7 @@ class SqliteStaging:
             h = record_hash(blob)
         schools, students = placement(record)
         placed = int(bool(schools or students))
-        flagged = int(bool(user.problems) or (record.teacher is not None and not record.email))
+        flagged = int(has_own_problems(user))
         self._users.append((user_id, h, int(record.student is not None), placed, flagged, blob))
         direct, links = self._direct, self._contact_students
         for school, roles in schools:
@@ -482,6 +482,14 @@ def digests_of(rows: Iterable[tuple[str, int, int, int, int]]) -> dict[str, str]
     for school, kind, count, low, high in rows:
         parts.setdefault(school, []).append(f"{kind}:{count}:{low}:{high}")
     return {school: ",".join(values) for school, values in parts.items()}
+
+
+def has_own_problems(user: MappedUser) -> bool:
+    """Whether a user has row problems of its own (mapping alerts, a teacher without an
+    email): such a user is read for its school's report even outside a resync's scope
+    (``school_users_part``)."""
+    record = user.record
+    return bool(user.problems) or (record.teacher is not None and not record.email)
 
 
 def _seq(item: tuple[int, RowProblem]) -> int:

@@ -15,7 +15,9 @@ mapped and staged, nothing is passed over, and the reads give exactly what a fre
 same users in the same order (ids compared byte by byte, ``COLLATE "C"``, as SQLite does),
 the first of a user staged twice, every placement of both, the same digests, problems and
 unknown students. Temporary tables vanish with the connection, so a sync that crashes
-leaves nothing behind in the database.
+leaves nothing behind in the database. (Text goes as COPY text, escaped as the apply's
+COPY escapes it, ``roster_copy.copy_value``; a NUL, which PostgreSQL text cannot hold,
+never reaches it: the mapping takes NULs out of records.)
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from sqlalchemy import Engine
 from rostersync.domain.partial import Scope
 from rostersync.domain.records import ChunkKey, MappedUser, PageKey, RowProblem, SectionRecord
 from rostersync.domain.roster import placement
-from rostersync.storage.staging import digests_of, in_order, record_hash
+from rostersync.storage.roster_copy import copy_value
+from rostersync.storage.staging import digests_of, has_own_problems, in_order, record_hash
 
 # Rows held before a COPY sends them (each table's own list).
 _BATCH = 10_000
@@ -188,18 +191,16 @@ class PgStaging:
         schools, students = placement(record)
         placed = "t" if schools or students else "f"
         student = "f" if record.student is None else "t"
-        flagged = bool(user.problems) or (record.teacher is not None and not record.email)
+        flagged = "t" if has_own_problems(user) else "f"
         # (ids are letters and digits, which COPY text takes as they are: escaped only if not)
-        uid = user_id if user_id.isalnum() else _text(user_id)
-        self._users.append(
-            f"{uid}\t{h}\t{student}\t{placed}\t{'t' if flagged else 'f'}\t\\\\x{blob.hex()}\n"
-        )
+        uid = user_id if user_id.isalnum() else copy_value(user_id)
+        self._users.append(f"{uid}\t{h}\t{student}\t{placed}\t{flagged}\t\\\\x{blob.hex()}\n")
         direct = self._direct
         for school, roles in schools:
-            direct.append(f"{school if school.isalnum() else _text(school)}\t{uid}\t{roles}\n")
+            direct.append(f"{school if school.isalnum() else copy_value(school)}\t{uid}\t{roles}\n")
         links = self._contact_students
         for other in students:
-            links.append(f"{uid}\t{other if other.isalnum() else _text(other)}\n")
+            links.append(f"{uid}\t{other if other.isalnum() else copy_value(other)}\n")
         if len(self._users) >= _BATCH:
             self._flush_users()
 
@@ -217,7 +218,9 @@ class PgStaging:
 
     def add_section(self, section: SectionRecord) -> None:
         blob = self._encode(section)
-        line = f"{_text(section.school_id)}\t{_text(section.source_id)}\t{record_hash(blob)}"
+        line = (
+            f"{copy_value(section.school_id)}\t{copy_value(section.source_id)}\t{record_hash(blob)}"
+        )
         self._add("sections", f"{line}\t\\\\x{blob.hex()}\n")
 
     def end_section_chunk(self, key: ChunkKey, first_id: str, last_id: str, whole: bool) -> None:
@@ -225,7 +228,7 @@ class PgStaging:
 
     def add_problem(self, problem: RowProblem) -> None:
         blob = self._encode(problem)
-        self._add("problems", f"{_text(problem.school_id)}\t\\\\x{blob.hex()}\n")
+        self._add("problems", f"{copy_value(problem.school_id)}\t\\\\x{blob.hex()}\n")
 
     def finish(self) -> None:
         """Send what is pending, keep the first of any user staged twice, index the tables
@@ -337,12 +340,3 @@ class PgStaging:
         with self._conn.cursor() as cursor, cursor.copy(_COPY[name]) as copy:
             copy.write("".join(pending))
         pending.clear()
-
-
-def _text(value: str) -> str:
-    """A value as COPY text (backslash, tab, line feed and carriage return escaped). A NUL
-    cannot be stored in PostgreSQL text at all; the mapping takes them out of records."""
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        value = value.replace("\\", "\\\\").replace("\t", "\\t")
-        return value.replace("\n", "\\n").replace("\r", "\\r")
-    return value
